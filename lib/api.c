@@ -1,0 +1,322 @@
+/* api.c - the my_* allocation entry points and their fast paths.
+ *
+ * Fast path of my_malloc (size <= SMALL_MAX, thread has a heap, its first
+ * slab of the class has a free block): a TLS load, the class computation,
+ * a pop from the slab's free list, one bitmap store and three counter
+ * stores; no lock, no atomic read-modify-write.  Everything else goes to
+ * noinline slow paths below. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NOINLINE __attribute__((noinline, cold))
+
+/* Counters of the calling thread: its heap's, or the shared orphan set
+ * (with atomic adds) for a thread that has none. */
+static void count(struct heap *h, size_t field_offset, uint64_t n)
+{
+    if (likely(h != NULL))
+        counter_add((counter_t *)((char *)&h->counters + field_offset), n);
+    else
+        atomic_fetch_add((counter_t *)((char *)&myalloc__orphan_counters + field_offset), n);
+}
+#define COUNT(h, field, n) count((h), offsetof(struct heap_counters, field), (n))
+
+/* Order of the smallest buddy block of at least n bytes (n <= 2 MiB). */
+static unsigned buddy_order_for(size_t n)
+{
+    size_t pages = (n + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    return pages <= 1 ? 0 : 64u - (unsigned)__builtin_clzll((unsigned long long)(pages - 1));
+}
+
+static void *small_pop(struct heap *h, unsigned cls)
+{
+    struct slab *s = h->avail[cls];
+    void *b;
+
+    if (unlikely(s == NULL || s->free == NULL))
+        return myalloc__heap_alloc_small_slow(h, cls);
+    b = s->free;
+    s->free = *(void **)b;
+    slab_block_set_live(s, slab_index_of(s, b), true);
+    s->in_use++;
+    return b;
+}
+
+static void *small_alloc(struct heap *h, unsigned cls, size_t size)
+{
+    void *b = small_pop(h, cls);
+    if (likely(b != NULL)) {
+        counter_add(&h->counters.class_allocs[cls], 1);
+        counter_add(&h->counters.bytes_requested, size);
+    }
+    return b;
+}
+
+/* Any request, any alignment (a power of two); the heap exists. */
+static void *alloc_block(struct heap *h, size_t size, size_t alignment)
+{
+    void *b;
+    size_t usable;
+
+    if (unlikely(size > REQUEST_MAX)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (alignment <= MIN_ALIGN && size <= SMALL_MAX)
+        return small_alloc(h, size_class_of(size), size);
+    if (alignment > MIN_ALIGN && alignment <= PAGE_SIZE) {
+        unsigned cls = myalloc__class_for_aligned(size, alignment);
+        if (cls < SIZE_CLASSES)
+            return small_alloc(h, cls, size);
+    }
+    if ((size > alignment ? size : alignment) <= BUDDY_MAX_REQUEST) {
+        unsigned order = buddy_order_for(size > alignment ? size : alignment);
+        b = myalloc__arena_alloc(h->arena, order, PAGE_USED);
+        usable = PAGE_SIZE << order;
+    } else {
+        b = myalloc__huge_alloc(size, alignment);
+        usable = b != NULL ? my_malloc_usable_size(b) : 0;
+    }
+    if (b != NULL) {
+        counter_add(&h->counters.bytes_requested, size);
+        counter_add(&h->counters.bytes_rounded_big, usable);
+    }
+    return b;
+}
+
+static NOINLINE void *alloc_slow(size_t size, size_t alignment)
+{
+    struct heap *h = myalloc__heap_acquire();
+    if (h == NULL)
+        return NULL;
+    return alloc_block(h, size, alignment);
+}
+
+static void *alloc(struct heap *h, size_t size, size_t alignment)
+{
+    if (likely(h != NULL))
+        return alloc_block(h, size, alignment);
+    return alloc_slow(size, alignment);
+}
+
+void *my_malloc(size_t size)
+{
+    struct heap *h = myalloc__tls_heap;
+
+    if (likely(h != NULL && size <= SMALL_MAX)) {
+        unsigned cls = size_class_of(size);
+        struct slab *s = h->avail[cls];
+        if (likely(s != NULL && s->free != NULL)) {
+            void *b = s->free;
+            s->free = *(void **)b;
+            slab_block_set_live(s, slab_index_of(s, b), true);
+            s->in_use++;
+            counter_add(&h->counters.class_allocs[cls], 1);
+            counter_add(&h->counters.bytes_requested, size);
+            counter_add(&h->counters.calls_malloc, 1);
+            return b;
+        }
+    }
+    void *b = alloc(h, size, MIN_ALIGN);
+    COUNT(myalloc__tls_heap, calls_malloc, 1);
+    return b;
+}
+
+/* --------------------------------------------------------------- free -- */
+static void free_found(struct heap *h, void *ptr, struct block_ref *b, const char *fn)
+{
+    switch (b->kind) {
+    case BLOCK_SMALL: {
+        struct slab *s = b->slab;
+        if (s->owner == h) {
+            slab_block_set_live(s, b->index, false);
+            *(void **)ptr = s->free;
+            s->free = ptr;
+            s->in_use--;
+            counter_add(&h->counters.class_frees[s->cls], 1);
+            if (unlikely(s->in_use == 0 || s->state != SLAB_LISTED))
+                myalloc__heap_free_small_slow(h, s);
+        } else {
+            myalloc__heap_free_remote(s, ptr, b->index, fn);
+        }
+        break;
+    }
+    case BLOCK_BUDDY:
+        myalloc__arena_free_used(b->region, ptr, fn);
+        break;
+    case BLOCK_HUGE:
+        myalloc__huge_free(b->huge);
+        break;
+    }
+}
+
+void my_free(void *ptr)
+{
+    struct heap *h = myalloc__tls_heap;
+    struct block_ref b;
+
+    if (ptr == NULL)
+        return;
+    myalloc__block_find(ptr, "my_free", &b);
+    free_found(h, ptr, &b, "my_free");
+    COUNT(h, calls_free, 1);
+}
+
+/* ------------------------------------------------------- the others -- */
+static size_t usable_of(const struct block_ref *b)
+{
+    switch (b->kind) {
+    case BLOCK_SMALL:
+        return b->slab->block_size;
+    case BLOCK_BUDDY:
+        return PAGE_SIZE << b->order;
+    case BLOCK_HUGE:
+        return b->huge->usable;
+    }
+    return 0;
+}
+
+size_t my_malloc_usable_size(const void *ptr)
+{
+    struct block_ref b;
+
+    if (ptr == NULL)
+        return 0;
+    myalloc__block_find(ptr, "my_malloc_usable_size", &b);
+    return usable_of(&b);
+}
+
+void *my_calloc(size_t nmemb, size_t size)
+{
+    struct heap *h = myalloc__tls_heap;
+    size_t total;
+    void *p;
+
+    if (__builtin_mul_overflow(nmemb, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    p = alloc(h, total, MIN_ALIGN);
+    h = myalloc__tls_heap;
+    COUNT(h, calls_calloc, 1);
+    if (p == NULL)
+        return NULL;
+    /* Huge blocks are fresh mappings, zero already. */
+    if (total > BUDDY_MAX_REQUEST)
+        return p;
+    memset(p, 0, total);
+    return p;
+}
+
+/* Whether a block of usable bytes may keep serving size bytes: it fits
+ * and wastes less than half of itself. */
+static bool fits_in_place(size_t usable, size_t size)
+{
+    return size <= usable && (size >= usable / 2 || usable <= MIN_ALIGN);
+}
+
+static void *realloc_move(struct heap *h, void *ptr, struct block_ref *b, size_t size)
+{
+    size_t old = usable_of(b);
+    void *q = alloc(h, size, MIN_ALIGN);
+
+    if (q == NULL)
+        return NULL;
+    memcpy(q, ptr, old < size ? old : size);
+    free_found(myalloc__tls_heap, ptr, b, "my_realloc");
+    return q;
+}
+
+void *my_realloc(void *ptr, size_t size)
+{
+    struct heap *h = myalloc__tls_heap;
+    struct block_ref b;
+
+    if (ptr == NULL) {
+        void *p = alloc(h, size, MIN_ALIGN);
+        COUNT(myalloc__tls_heap, calls_malloc, 1);
+        return p;
+    }
+    myalloc__block_find(ptr, "my_realloc", &b);
+    COUNT(h, calls_realloc, 1);
+    if (size > REQUEST_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    switch (b.kind) {
+    case BLOCK_SMALL:
+        if (fits_in_place(b.slab->block_size, size))
+            return ptr;
+        break;
+    case BLOCK_BUDDY:
+        if (size > SMALL_MAX && size <= BUDDY_MAX_REQUEST) {
+            unsigned order = buddy_order_for(size);
+            if (order == b.order || myalloc__arena_resize(b.region, ptr, order, "my_realloc"))
+                return ptr;
+        }
+        break;
+    case BLOCK_HUGE:
+        if (size > BUDDY_MAX_REQUEST)
+            return myalloc__huge_resize(b.huge, size);
+        break;
+    }
+    return realloc_move(h, ptr, &b, size);
+}
+
+void *my_reallocarray(void *ptr, size_t nmemb, size_t size)
+{
+    size_t total;
+
+    if (__builtin_mul_overflow(nmemb, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return my_realloc(ptr, total);
+}
+
+void *my_aligned_alloc(size_t alignment, size_t size)
+{
+    void *p;
+
+    if (!is_pow2(alignment)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    p = alloc(myalloc__tls_heap, size, alignment);
+    COUNT(myalloc__tls_heap, calls_aligned, 1);
+    return p;
+}
+
+int my_posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+    int saved = errno;
+    void *p;
+
+    if (!is_pow2(alignment) || alignment < sizeof(void *))
+        return EINVAL;
+    p = alloc(myalloc__tls_heap, size, alignment);
+    COUNT(myalloc__tls_heap, calls_aligned, 1);
+    if (p == NULL) {
+        errno = saved;
+        return ENOMEM;
+    }
+    *memptr = p;
+    return 0;
+}
+
+int my_trim(void)
+{
+    struct heap *h = myalloc__tls_heap;
+
+    if (myalloc__init() != 0)
+        return 0;
+    myalloc__heaps_trim(h);
+    for (unsigned i = 0; i < myalloc__narenas; i++)
+        myalloc__arena_trim(&myalloc__arenas[i]);
+    COUNT(h, calls_trim, 1);
+    return 0;
+}

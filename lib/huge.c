@@ -1,0 +1,131 @@
+/* huge.c - blocks above BUDDY_MAX_REQUEST, each mapped on its own.
+ *
+ * The mapping starts with a struct huge at a REGION_SIZE-aligned address,
+ * registered like a region, so that the block's pointer finds it by the
+ * same masking; the block follows at user_offset (past the header, and
+ * aligned as asked).  For alignments of a region or more, the header takes
+ * a whole leading chunk: the block starts at the next chunk. */
+#include "config.h"
+
+#include <errno.h>
+
+#include "internal.h"
+
+static _Atomic size_t huge_count;
+static _Atomic size_t huge_bytes;
+
+/* Where the mapping must sit: (base + skew) % map_align == 0. */
+static void huge_placement(size_t alignment, size_t *offset, size_t *map_align, size_t *skew)
+{
+    if (alignment >= REGION_SIZE) {
+        *offset = REGION_SIZE;
+        *map_align = alignment;
+        *skew = alignment > REGION_SIZE ? REGION_SIZE : 0;
+    } else {
+        *offset = align_up(HUGE_HEADER_SIZE, alignment);
+        *map_align = REGION_SIZE;
+        *skew = 0;
+    }
+}
+
+/* Mapping size for size bytes at offset, or 0 when it overflows. */
+static size_t huge_map_size(size_t offset, size_t size)
+{
+    if (size > REQUEST_MAX - offset - PAGE_SIZE)
+        return 0;
+    return align_up(offset + size, PAGE_SIZE);
+}
+
+static void huge_account(struct huge *h, size_t old_usable, size_t old_map)
+{
+    if (h->usable >= old_usable)
+        atomic_fetch_add(&huge_bytes, h->usable - old_usable);
+    else
+        atomic_fetch_sub(&huge_bytes, old_usable - h->usable);
+    if (h->map_size >= old_map)
+        myalloc__stats_mapped(h->map_size - old_map, 0);
+    else
+        myalloc__stats_mapped(0, old_map - h->map_size);
+}
+
+void *myalloc__huge_alloc(size_t size, size_t alignment)
+{
+    size_t offset, map_align, skew, map_size;
+    void *mem;
+    struct huge *h;
+
+    if (alignment < MIN_ALIGN)
+        alignment = MIN_ALIGN;
+    huge_placement(alignment, &offset, &map_align, &skew);
+    map_size = huge_map_size(offset, size);
+    if (map_size == 0 || myalloc__os_map_aligned(map_size, map_align, skew, NULL, &mem) != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    h = mem;
+    h->hdr.magic = CHUNK_MAGIC;
+    h->hdr.kind = CHUNK_HUGE;
+    h->map_size = map_size;
+    h->user_offset = offset;
+    h->usable = map_size - offset;
+    h->alignment = alignment;
+    atomic_fetch_add(&huge_count, 1);
+    huge_account(h, 0, 0);
+    myalloc__chunk_register((uintptr_t)h);
+    return huge_block(h);
+}
+
+void myalloc__huge_free(struct huge *h)
+{
+    size_t map_size = h->map_size;
+
+    myalloc__chunk_unregister((uintptr_t)h);
+    atomic_fetch_sub(&huge_count, 1);
+    atomic_fetch_sub(&huge_bytes, h->usable);
+    myalloc__stats_mapped(0, map_size);
+    h->hdr.magic = 0;
+    (void)myalloc__os_unmap(h, map_size);
+}
+
+void *myalloc__huge_resize(struct huge *h, size_t size)
+{
+    size_t old_map = h->map_size, old_usable = h->usable;
+    size_t offset, map_align, skew, map_size;
+    void *target, *moved;
+
+    huge_placement(h->alignment, &offset, &map_align, &skew);
+    map_size = huge_map_size(offset, size);
+    if (map_size == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (map_size <= old_map) {
+        if (map_size < old_map)
+            (void)myalloc__os_unmap((char *)h + map_size, old_map - map_size);
+    } else if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
+        /* No room to grow in place: move the pages (no copy) to a fresh
+         * placement that keeps the masking invariant. */
+        if (myalloc__os_map_aligned(map_size, map_align, skew, NULL, &target) != 0) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (myalloc__os_remap(h, old_map, map_size, target, &moved) != 0) {
+            (void)myalloc__os_unmap(target, map_size);
+            errno = ENOMEM;
+            return NULL;
+        }
+        myalloc__chunk_unregister((uintptr_t)h);
+        h = moved;
+        myalloc__chunk_register((uintptr_t)h);
+    }
+    h->map_size = map_size;
+    h->usable = map_size - offset;
+    huge_account(h, old_usable, old_map);
+    return huge_block(h);
+}
+
+void myalloc__huge_add_stats(struct my_stats *st)
+{
+    st->huge_blocks += atomic_load(&huge_count);
+    st->bytes_huge += atomic_load(&huge_bytes);
+}

@@ -1,0 +1,201 @@
+/* internal.h - the library's internal interface, grouped under the file
+ * that owns each function: read it as a map of the library.
+ *
+ * Naming: public calls are my_*; functions shared between files are
+ * myalloc__*; static helpers are named for the object they act on. */
+#ifndef MYALLOC_INTERNAL_H
+#define MYALLOC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "myalloc.h"
+#include "types.h"
+
+#define MYALLOC_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline bool is_pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+/* Owner-only counters: a relaxed load and store, no locked instruction. */
+static inline void counter_add(counter_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+static inline uint64_t counter_get(counter_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* ---- report.c: fatal reports, written without allocating ------------- */
+/* "myalloc: FN(PTR): PROBLEM" on stderr, then abort(). */
+MYALLOC_HIDDEN _Noreturn void myalloc__report_block(const char *fn, const void *ptr,
+                                                   const char *problem);
+/* A freed block reached fn: "double free" for my_free, else "block already
+ * freed". */
+MYALLOC_HIDDEN _Noreturn void myalloc__report_freed(const char *fn, const void *ptr);
+MYALLOC_HIDDEN _Noreturn void myalloc__report_internal(const char *what);
+
+#define PROBLEM_DOUBLE_FREE "double free"
+#define PROBLEM_FREED "block already freed"
+#define PROBLEM_FOREIGN "not a block allocated by myalloc"
+#define PROBLEM_INTERIOR "not the start of a block"
+
+/* ---- os_posix.c: the only caller of mmap, munmap, madvise, mremap ----- */
+MYALLOC_HIDDEN int myalloc__os_map(size_t size, void *hint, void **out);
+MYALLOC_HIDDEN int myalloc__os_map_aligned(size_t size, size_t alignment, size_t skew,
+                                           void *hint, void **out);
+MYALLOC_HIDDEN int myalloc__os_reserve(size_t size, void **out);
+MYALLOC_HIDDEN int myalloc__os_unmap(void *p, size_t size);
+MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
+MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
+                                     void *target, void **out);
+MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
+MYALLOC_HIDDEN void myalloc__os_inject_enomem(int after);
+
+/* ---- sizeclass.c: the size-class table -------------------------------- */
+MYALLOC_HIDDEN extern const uint16_t myalloc__class_sizes[SIZE_CLASSES];
+
+/* Class of a request of 0 .. SMALL_MAX bytes (0 is served as 1). */
+static inline unsigned size_class_of(size_t size)
+{
+    if (size <= 128)
+        return size == 0 ? 0 : (unsigned)((size - 1) >> 4);
+    unsigned lg = 63u - (unsigned)__builtin_clzll((unsigned long long)(size - 1));
+    unsigned shift = lg - 3;
+    return 8u + (lg - 7u) * 8u + (unsigned)(((size - 1) - ((size_t)1 << lg)) >> shift);
+}
+MYALLOC_HIDDEN size_t myalloc__class_align(unsigned cls);
+/* The smallest class whose blocks hold size bytes at alignment; SIZE_CLASSES
+ * if none. */
+MYALLOC_HIDDEN unsigned myalloc__class_for_aligned(size_t size, size_t alignment);
+
+/* ---- buddy.c: the buddy system inside one region (arena lock held) ---- */
+MYALLOC_HIDDEN void myalloc__buddy_init(struct region *r);
+/* First page of a block of this order marked kind, or PAGE_NONE. */
+MYALLOC_HIDDEN unsigned myalloc__buddy_alloc(struct region *r, unsigned order, uint8_t kind);
+MYALLOC_HIDDEN void myalloc__buddy_free(struct region *r, unsigned page);
+MYALLOC_HIDDEN bool myalloc__buddy_grow(struct region *r, unsigned page, unsigned new_order);
+MYALLOC_HIDDEN void myalloc__buddy_shrink(struct region *r, unsigned page, unsigned new_order);
+MYALLOC_HIDDEN int myalloc__buddy_largest_order(const struct region *r);
+MYALLOC_HIDDEN unsigned myalloc__buddy_free_count(const struct region *r, unsigned order);
+/* Purges every free block not yet purged; returns the pages purged. */
+MYALLOC_HIDDEN size_t myalloc__buddy_purge(struct region *r);
+MYALLOC_HIDDEN bool myalloc__buddy_is_empty(const struct region *r);
+/* Checks every invariant; returns NULL or a description of the first
+ * violation. */
+MYALLOC_HIDDEN const char *myalloc__buddy_check(const struct region *r);
+
+/* ---- region.c: regions, arenas, and pointer -> metadata --------------- */
+MYALLOC_HIDDEN int myalloc__registry_init(void);
+MYALLOC_HIDDEN bool myalloc__chunk_registered(uintptr_t chunk);
+MYALLOC_HIDDEN void myalloc__chunk_register(uintptr_t chunk);
+MYALLOC_HIDDEN void myalloc__chunk_unregister(uintptr_t chunk);
+
+MYALLOC_HIDDEN void myalloc__arena_init(struct arena *a, unsigned index);
+/* A block of the order, its pages marked kind (PAGE_USED or PAGE_SLAB);
+ * NULL with errno ENOMEM.  Takes the arena lock. */
+MYALLOC_HIDDEN void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind);
+/* Frees the caller block at ptr after checking, under the lock, that it is
+ * live; reports for fn otherwise. */
+MYALLOC_HIDDEN void myalloc__arena_free_used(struct region *r, void *ptr, const char *fn);
+MYALLOC_HIDDEN void myalloc__arena_free_slab(struct region *r, void *slab_start);
+/* Resizes a live caller block in place to new_order; false if it cannot. */
+MYALLOC_HIDDEN bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order,
+                                          const char *fn);
+MYALLOC_HIDDEN int myalloc__arena_trim(struct arena *a);
+MYALLOC_HIDDEN void myalloc__arena_add_stats(struct arena *a, struct my_stats *st);
+MYALLOC_HIDDEN const char *myalloc__arena_check(struct arena *a);
+
+/* What a pointer handed to my_free and friends refers to. */
+enum block_kind { BLOCK_SMALL, BLOCK_BUDDY, BLOCK_HUGE };
+struct block_ref {
+    enum block_kind kind;
+    struct region *region; /* SMALL, BUDDY */
+    struct slab *slab;     /* SMALL */
+    uint32_t index;        /* SMALL: block index in the slab */
+    unsigned order;        /* BUDDY */
+    struct huge *huge;     /* HUGE */
+};
+/* Classifies ptr or reports for fn (and aborts) when it is not the start
+ * of a block: O(1), reads only metadata known to be ours. */
+MYALLOC_HIDDEN void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b);
+
+/* ---- slab.c: slabs and their free lists ------------------------------- */
+MYALLOC_HIDDEN struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner);
+/* Block index of p, or UINT32_MAX when p is not the start of a block. */
+static inline uint32_t slab_index_of(const struct slab *s, const void *p)
+{
+    uintptr_t off = (uintptr_t)p - (uintptr_t)s->blocks;
+    if ((uintptr_t)p < (uintptr_t)s->blocks)
+        return UINT32_MAX;
+    uint32_t idx = (uint32_t)(((uint64_t)off * s->reciprocal) >> 32);
+    if ((uintptr_t)idx * s->block_size != off || idx >= s->capacity)
+        return UINT32_MAX;
+    return idx;
+}
+static inline bool slab_block_live(struct slab *s, uint32_t idx)
+{
+    return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
+}
+static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
+{
+    uint64_t w = atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed);
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+    atomic_store_explicit(&s->live[idx >> 6], live ? (w | bit) : (w & ~bit),
+                          memory_order_relaxed);
+}
+/* Moves up to a page of never-used blocks onto the free list. */
+MYALLOC_HIDDEN void myalloc__slab_refill(struct slab *s);
+/* Takes the remote frees onto the free list; returns how many. */
+MYALLOC_HIDDEN uint32_t myalloc__slab_collect(struct slab *s);
+/* Marks an exhausted slab FULL; false (and nothing marked) when remote
+ * frees arrived, which the caller must collect first. */
+MYALLOC_HIDDEN bool myalloc__slab_try_mark_full(struct slab *s);
+/* Slab geometry of a class: order, offset of the first block, blocks. */
+MYALLOC_HIDDEN unsigned myalloc__slab_order(unsigned cls);
+MYALLOC_HIDDEN void myalloc__slab_layout(unsigned cls, unsigned order, size_t *first,
+                                         uint32_t *capacity);
+
+/* ---- heap.c: per-thread heaps, remote frees, thread exit -------------- */
+MYALLOC_HIDDEN extern __thread struct heap *myalloc__tls_heap
+    __attribute__((tls_model("initial-exec")));
+MYALLOC_HIDDEN struct heap *myalloc__heap_acquire(void);
+MYALLOC_HIDDEN void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls);
+MYALLOC_HIDDEN void myalloc__heap_free_small_slow(struct heap *h, struct slab *s);
+MYALLOC_HIDDEN void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx,
+                                              const char *fn);
+MYALLOC_HIDDEN int myalloc__heaps_trim(struct heap *h);
+/* Adds every heap's counters, and the orphans', to sum. */
+MYALLOC_HIDDEN void myalloc__heaps_sum_counters(struct heap_counters *sum);
+MYALLOC_HIDDEN int myalloc__heaps_init(void);
+MYALLOC_HIDDEN void myalloc__heaps_fork_prepare(void);
+MYALLOC_HIDDEN void myalloc__heaps_fork_parent(void);
+MYALLOC_HIDDEN void myalloc__heaps_fork_child(void);
+MYALLOC_HIDDEN void myalloc__heap_thread_exit(void *heap);
+/* Counters of calls made by threads without a heap (exited ones). */
+MYALLOC_HIDDEN extern struct heap_counters myalloc__orphan_counters;
+
+/* ---- huge.c: blocks mapped on their own -------------------------------- */
+MYALLOC_HIDDEN void *myalloc__huge_alloc(size_t size, size_t alignment);
+MYALLOC_HIDDEN void myalloc__huge_free(struct huge *h);
+/* Resized block (maybe moved), or NULL with errno; h is intact on NULL. */
+MYALLOC_HIDDEN void *myalloc__huge_resize(struct huge *h, size_t size);
+static inline void *huge_block(struct huge *h) { return (char *)h + h->user_offset; }
+MYALLOC_HIDDEN void myalloc__huge_add_stats(struct my_stats *st);
+
+/* ---- stats.c: counters and reports ------------------------------------ */
+/* Bytes held from the OS, mapped and not purged. */
+MYALLOC_HIDDEN void myalloc__stats_mapped(size_t add, size_t sub);
+
+/* ---- init.c: start-up and fork ---------------------------------------- */
+MYALLOC_HIDDEN extern struct arena myalloc__arenas[MAX_ARENAS];
+MYALLOC_HIDDEN extern unsigned myalloc__narenas;
+/* 0, or an errno when the process cannot be set up (no memory). */
+MYALLOC_HIDDEN int myalloc__init(void);
+
+#endif /* MYALLOC_INTERNAL_H */

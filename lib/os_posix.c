@@ -1,0 +1,156 @@
+/* os_posix.c - the only file that talks to the OS about memory.
+ *
+ * Contract: every primitive returns 0 or an errno value and never sets
+ * errno for its caller; sizes and addresses are multiples of PAGE_SIZE.
+ * Policy code never calls mmap, munmap, madvise or mremap itself, so that
+ * tests can inject failures here and another OS is one new file. */
+#include "config.h"
+
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Failure injection for tests: when positive, counts down on every
+ * mapping and makes the mapping that brings it to zero fail with ENOMEM. */
+static _Atomic int inject_countdown;
+
+void myalloc__os_inject_enomem(int after)
+{
+    atomic_store(&inject_countdown, after);
+}
+
+static bool injected_failure(void)
+{
+    int n = atomic_load_explicit(&inject_countdown, memory_order_relaxed);
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&inject_countdown, &n, n - 1))
+            return n == 1;
+    }
+    return false;
+}
+
+/* Anonymous read-write mapping of size bytes, placed anywhere; hint is a
+ * preferred address or NULL.  Fresh pages read as zero. */
+int myalloc__os_map(size_t size, void *hint, void **out)
+{
+    int saved = errno;
+    void *p;
+
+    if (injected_failure())
+        return ENOMEM;
+    p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+/* Reserve address space that is never touched: no commit charge. */
+int myalloc__os_reserve(size_t size, void **out)
+{
+    int saved = errno;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+int myalloc__os_unmap(void *p, size_t size)
+{
+    int saved = errno;
+    if (munmap(p, size) != 0) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    return 0;
+}
+
+/* Mapping of size bytes whose address p satisfies (p + skew) % alignment
+ * == 0; alignment is a power of two >= PAGE_SIZE, skew < alignment.  Maps
+ * more than needed and unmaps the excess on both sides, unless the first
+ * try at the hint already fits. */
+int myalloc__os_map_aligned(size_t size, size_t alignment, size_t skew,
+                            void *hint, void **out)
+{
+    void *p;
+    uintptr_t start, aligned;
+    size_t span;
+    int err;
+
+    if (hint != NULL && myalloc__os_map(size, hint, &p) == 0) {
+        if ((((uintptr_t)p + skew) & (alignment - 1)) == 0) {
+            *out = p;
+            return 0;
+        }
+        (void)myalloc__os_unmap(p, size);
+    }
+    if (size > SIZE_MAX - alignment)
+        return ENOMEM;
+    span = size + alignment;
+    err = myalloc__os_map(span, NULL, &p);
+    if (err != 0)
+        return err;
+    start = (uintptr_t)p;
+    aligned = ((start + skew + alignment - 1) & ~(uintptr_t)(alignment - 1)) - skew;
+    if (aligned < start)
+        aligned += alignment;
+    if (aligned > start)
+        (void)myalloc__os_unmap(p, aligned - start);
+    if (start + span > aligned + size)
+        (void)myalloc__os_unmap((void *)(aligned + size), start + span - (aligned + size));
+    *out = (void *)aligned;
+    return 0;
+}
+
+/* Give the pages back; the range stays mapped and reads as zero later. */
+int myalloc__os_purge(void *p, size_t size)
+{
+    int saved = errno;
+    if (madvise(p, size, MADV_DONTNEED) != 0) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    return 0;
+}
+
+/* Resize a mapping.  With target NULL only in place; otherwise the pages
+ * move to target (a mapping of new_size bytes that this call replaces). */
+int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
+                      void *target, void **out)
+{
+    int saved = errno;
+    void *p;
+
+    if (target == NULL)
+        p = mremap(old, old_size, new_size, 0);
+    else
+        p = mremap(old, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED,
+                   target);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    *out = p;
+    return 0;
+}
+
+size_t myalloc__os_page_size(void)
+{
+    long n = sysconf(_SC_PAGESIZE);
+    return n > 0 ? (size_t)n : PAGE_SIZE;
+}

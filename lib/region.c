@@ -1,0 +1,399 @@
+/* region.c - regions, arenas, and the way from a pointer to its metadata.
+ *
+ * A region is REGION_SIZE bytes at a REGION_SIZE-aligned address, holding
+ * a buddy system.  An arena owns regions and a lock over all of their
+ * buddy state; it keeps them on lists by the order of their largest free
+ * block, so that finding a region for an order-k request looks at no more
+ * than BUDDY_ORDERS list heads, and takes the region with the smallest
+ * block that fits.  A region that falls entirely free is unmapped, except
+ * one per arena that is kept, purged, to absorb alloc/free cycles.
+ *
+ * The chunk registry is one bit per REGION_SIZE slice of the address
+ * space, in a lazily committed reservation: a pointer is ours only if the
+ * bit of its chunk is set, which is checked before any header is read. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------ registry -- */
+#define ADDRESS_BITS 48
+#define REGISTRY_CHUNKS ((uint64_t)1 << (ADDRESS_BITS - REGION_SHIFT))
+
+static _Atomic(_Atomic uint64_t *) registry;
+
+int myalloc__registry_init(void)
+{
+    void *map;
+    int err = myalloc__os_reserve(REGISTRY_CHUNKS / 8, &map);
+    if (err != 0)
+        return err;
+    atomic_store(&registry, (_Atomic uint64_t *)map);
+    return 0;
+}
+
+bool myalloc__chunk_registered(uintptr_t chunk)
+{
+    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
+    uint64_t i = chunk >> REGION_SHIFT;
+
+    if (bits == NULL || i >= REGISTRY_CHUNKS)
+        return false;
+    return (atomic_load_explicit(&bits[i >> 6], memory_order_acquire) >> (i & 63)) & 1;
+}
+
+void myalloc__chunk_register(uintptr_t chunk)
+{
+    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
+    uint64_t i = chunk >> REGION_SHIFT;
+
+    if (i >= REGISTRY_CHUNKS)
+        myalloc__report_internal("the OS mapped memory beyond the registry");
+    atomic_fetch_or_explicit(&bits[i >> 6], (uint64_t)1 << (i & 63), memory_order_release);
+}
+
+void myalloc__chunk_unregister(uintptr_t chunk)
+{
+    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
+    uint64_t i = chunk >> REGION_SHIFT;
+
+    atomic_fetch_and_explicit(&bits[i >> 6], ~((uint64_t)1 << (i & 63)), memory_order_release);
+}
+
+/* -------------------------------------------------------------- arenas -- */
+static char *page_addr(const struct region *r, unsigned page)
+{
+    return (char *)r + ((size_t)page << PAGE_SHIFT);
+}
+
+static unsigned page_of(const struct region *r, const void *p)
+{
+    return (unsigned)(((uintptr_t)p - (uintptr_t)r) >> PAGE_SHIFT);
+}
+
+void myalloc__arena_init(struct arena *a, unsigned index)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->lock, NULL);
+    a->index = index;
+}
+
+/* Keeps r on the arena list of its largest free order. */
+static void arena_relist(struct arena *a, struct region *r)
+{
+    int order = myalloc__buddy_largest_order(r);
+
+    if (order == r->list_order)
+        return;
+    if (r->list_order >= 0) {
+        if (r->prev != NULL)
+            r->prev->next = r->next;
+        else
+            a->by_order[r->list_order] = r->next;
+        if (r->next != NULL)
+            r->next->prev = r->prev;
+    }
+    r->list_order = order;
+    r->prev = NULL;
+    r->next = NULL;
+    if (order >= 0) {
+        r->next = a->by_order[order];
+        if (r->next != NULL)
+            r->next->prev = r;
+        a->by_order[order] = r;
+    }
+}
+
+/* bytes_mapped follows the region's purged pages: pages leaving the purged
+ * state are held again, pages entering it are given back. */
+static void region_account_purge(const struct region *r, uint32_t purged_before)
+{
+    if (r->purged_pages < purged_before)
+        myalloc__stats_mapped((size_t)(purged_before - r->purged_pages) << PAGE_SHIFT, 0);
+    else if (r->purged_pages > purged_before)
+        myalloc__stats_mapped(0, (size_t)(r->purged_pages - purged_before) << PAGE_SHIFT);
+}
+
+static struct region *region_create(struct arena *a)
+{
+    void *mem;
+    /* Regions tend to be mapped downwards: asking for the slice below the
+     * newest one often gets an aligned mapping in one call. */
+    void *hint = a->all != NULL ? (char *)a->all - REGION_SIZE : NULL;
+    int err = myalloc__os_map_aligned(REGION_SIZE, REGION_SIZE, 0, hint, &mem);
+    struct region *r;
+
+    if (err != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    r = mem;
+    r->hdr.magic = CHUNK_MAGIC;
+    r->hdr.kind = CHUNK_REGION;
+    r->arena = a;
+    r->list_order = -1;
+    myalloc__buddy_init(r);
+    r->all_next = a->all;
+    if (a->all != NULL)
+        a->all->all_prev = r;
+    a->all = r;
+    a->regions++;
+    myalloc__stats_mapped(REGION_SIZE, 0);
+    myalloc__chunk_register((uintptr_t)r);
+    arena_relist(a, r);
+    return r;
+}
+
+static void region_destroy(struct arena *a, struct region *r)
+{
+    size_t held = REGION_SIZE - ((size_t)r->purged_pages << PAGE_SHIFT);
+
+    r->free_mask = 0;
+    arena_relist(a, r);
+    if (r->all_prev != NULL)
+        r->all_prev->all_next = r->all_next;
+    else
+        a->all = r->all_next;
+    if (r->all_next != NULL)
+        r->all_next->all_prev = r->all_prev;
+    a->regions--;
+    if (a->empty == r)
+        a->empty = NULL;
+    myalloc__chunk_unregister((uintptr_t)r);
+    r->hdr.magic = 0;
+    myalloc__stats_mapped(0, held);
+    (void)myalloc__os_unmap(r, REGION_SIZE);
+}
+
+/* After a free: a region that fell empty is unmapped, or kept (purged) as
+ * the arena's one spare. */
+static void region_after_free(struct arena *a, struct region *r)
+{
+    if (!myalloc__buddy_is_empty(r)) {
+        arena_relist(a, r);
+        return;
+    }
+    if (a->empty != NULL && a->empty != r) {
+        region_destroy(a, r);
+        return;
+    }
+    uint32_t before = r->purged_pages;
+    a->empty = r;
+    (void)myalloc__buddy_purge(r);
+    region_account_purge(r, before);
+    arena_relist(a, r);
+}
+
+void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
+{
+    struct region *r = NULL;
+    unsigned page;
+    uint32_t before;
+
+    pthread_mutex_lock(&a->lock);
+    for (unsigned o = order; o < BUDDY_ORDERS && r == NULL; o++)
+        r = a->by_order[o];
+    if (r == NULL && (r = region_create(a)) == NULL) {
+        pthread_mutex_unlock(&a->lock);
+        return NULL;
+    }
+    before = r->purged_pages;
+    page = myalloc__buddy_alloc(r, order, kind);
+    if (page == PAGE_NONE)
+        myalloc__report_internal("arena list names a region without a fitting block");
+    region_account_purge(r, before);
+    if (a->empty == r)
+        a->empty = NULL;
+    arena_relist(a, r);
+    if (kind == PAGE_USED) {
+        a->blocks_used[order]++;
+        a->bytes_used += PAGE_SIZE << order;
+    } else {
+        a->blocks_slab[order]++;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return page_addr(r, page);
+}
+
+/* Checks, under the lock, that ptr is a live caller block; reports
+ * otherwise (after unlocking, so that the report cannot deadlock). */
+static unsigned used_block_page(struct region *r, void *ptr, const char *fn)
+{
+    unsigned page = page_of(r, ptr);
+    uint8_t kind = r->pages[page].kind;
+
+    if (kind == PAGE_USED && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0)
+        return page;
+    pthread_mutex_unlock(&r->arena->lock);
+    if (kind == PAGE_FREE && ((uintptr_t)ptr & (PAGE_SIZE - 1)) == 0)
+        myalloc__report_freed(fn, ptr);
+    myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+}
+
+void myalloc__arena_free_used(struct region *r, void *ptr, const char *fn)
+{
+    struct arena *a = r->arena;
+    unsigned page, order;
+    uint32_t before;
+
+    pthread_mutex_lock(&a->lock);
+    page = used_block_page(r, ptr, fn);
+    order = r->pages[page].order;
+    before = r->purged_pages;
+    myalloc__buddy_free(r, page);
+    region_account_purge(r, before);
+    a->blocks_used[order]--;
+    a->bytes_used -= PAGE_SIZE << order;
+    region_after_free(a, r);
+    pthread_mutex_unlock(&a->lock);
+}
+
+void myalloc__arena_free_slab(struct region *r, void *slab_start)
+{
+    struct arena *a = r->arena;
+    unsigned page = page_of(r, slab_start);
+    unsigned order = r->pages[page].order;
+    uint32_t before;
+
+    pthread_mutex_lock(&a->lock);
+    before = r->purged_pages;
+    myalloc__buddy_free(r, page);
+    region_account_purge(r, before);
+    a->blocks_slab[order]--;
+    region_after_free(a, r);
+    pthread_mutex_unlock(&a->lock);
+}
+
+bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order, const char *fn)
+{
+    struct arena *a = r->arena;
+    unsigned page, order;
+    uint32_t before;
+    bool done = true;
+
+    pthread_mutex_lock(&a->lock);
+    page = used_block_page(r, ptr, fn);
+    order = r->pages[page].order;
+    before = r->purged_pages;
+    if (new_order < order)
+        myalloc__buddy_shrink(r, page, new_order);
+    else if (new_order > order)
+        done = myalloc__buddy_grow(r, page, new_order);
+    region_account_purge(r, before);
+    if (done && new_order != order) {
+        a->blocks_used[order]--;
+        a->blocks_used[new_order]++;
+        a->bytes_used = a->bytes_used - (PAGE_SIZE << order) + (PAGE_SIZE << new_order);
+        arena_relist(a, r);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return done;
+}
+
+int myalloc__arena_trim(struct arena *a)
+{
+    pthread_mutex_lock(&a->lock);
+    if (a->empty != NULL)
+        region_destroy(a, a->empty);
+    for (struct region *r = a->all; r != NULL; r = r->all_next) {
+        uint32_t before = r->purged_pages;
+        (void)myalloc__buddy_purge(r);
+        region_account_purge(r, before);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return 0;
+}
+
+void myalloc__arena_add_stats(struct arena *a, struct my_stats *st)
+{
+    pthread_mutex_lock(&a->lock);
+    st->regions += a->regions;
+    st->bytes_buddy += a->bytes_used;
+    for (unsigned o = 0; o < BUDDY_ORDERS; o++) {
+        st->orders[o].blocks_used += a->blocks_used[o];
+        st->orders[o].blocks_slab += a->blocks_slab[o];
+        if (a->by_order[o] != NULL && (PAGE_SIZE << o) > st->buddy_largest_free)
+            st->buddy_largest_free = PAGE_SIZE << o;
+    }
+    for (struct region *r = a->all; r != NULL; r = r->all_next) {
+        for (unsigned o = 0; o < BUDDY_ORDERS; o++)
+            st->orders[o].blocks_free += myalloc__buddy_free_count(r, o);
+        st->buddy_bytes_free += (size_t)r->free_pages << PAGE_SHIFT;
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+const char *myalloc__arena_check(struct arena *a)
+{
+    const char *problem = NULL;
+
+    pthread_mutex_lock(&a->lock);
+    for (struct region *r = a->all; r != NULL && problem == NULL; r = r->all_next) {
+        problem = myalloc__buddy_check(r);
+        if (problem == NULL && r->list_order != myalloc__buddy_largest_order(r))
+            problem = "region listed under the wrong order";
+        if (problem == NULL && !myalloc__chunk_registered((uintptr_t)r))
+            problem = "region missing from the chunk registry";
+    }
+    pthread_mutex_unlock(&a->lock);
+    return problem;
+}
+
+/* ------------------------------------------------- pointer -> metadata -- */
+void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t chunk = (p - 1) & ~(uintptr_t)REGION_MASK;
+    const struct chunk_header *h;
+
+    if ((p & (MIN_ALIGN - 1)) != 0 || !myalloc__chunk_registered(chunk))
+        myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
+    h = (const struct chunk_header *)chunk;
+    if (h->kind == CHUNK_HUGE) {
+        struct huge *hg = (struct huge *)chunk;
+        if (p != (uintptr_t)huge_block(hg))
+            myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+        b->kind = BLOCK_HUGE;
+        b->huge = hg;
+        return;
+    }
+
+    struct region *r = (struct region *)chunk;
+    size_t page = (p - chunk) >> PAGE_SHIFT;
+    const struct page_desc *d;
+
+    if (page >= REGION_PAGES)
+        myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
+    d = &r->pages[page];
+    b->region = r;
+    switch (d->kind) {
+    case PAGE_SLAB: {
+        struct slab *s = (struct slab *)page_addr(r, d->link.head);
+        uint32_t idx = slab_index_of(s, ptr);
+        if (idx == UINT32_MAX)
+            myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+        if (!slab_block_live(s, idx))
+            myalloc__report_freed(fn, ptr);
+        b->kind = BLOCK_SMALL;
+        b->slab = s;
+        b->index = idx;
+        return;
+    }
+    case PAGE_USED:
+        if ((p & (PAGE_SIZE - 1)) != 0)
+            myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+        b->kind = BLOCK_BUDDY;
+        b->order = d->order;
+        return;
+    case PAGE_FREE:
+        if ((p & (PAGE_SIZE - 1)) == 0)
+            myalloc__report_freed(fn, ptr);
+        myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+    case PAGE_META:
+        myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
+    default:
+        myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
+    }
+}
