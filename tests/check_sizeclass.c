@@ -1,0 +1,176 @@
+/* check_sizeclass.c - white-box tests of the size-class table and the
+ * slab geometry built on it. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+START_TEST(test_table_shape)
+{
+    ck_assert_uint_eq(myalloc__class_sizes[0], 16);
+    ck_assert_uint_eq(myalloc__class_sizes[SIZE_CLASSES - 1], SMALL_MAX);
+    for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+        ck_assert_uint_eq(myalloc__class_sizes[c] % MIN_ALIGN, 0);
+        if (c > 0)
+            ck_assert_uint_gt(myalloc__class_sizes[c], myalloc__class_sizes[c - 1]);
+    }
+}
+END_TEST
+
+/* Every request maps to the smallest class that holds it. */
+START_TEST(test_smallest_fitting_class)
+{
+    for (size_t n = 0; n <= SMALL_MAX; n++) {
+        unsigned c = size_class_of(n);
+        ck_assert_uint_lt(c, SIZE_CLASSES);
+        ck_assert_uint_ge(myalloc__class_sizes[c], n == 0 ? 1 : n);
+        if (c > 0)
+            ck_assert_uint_lt(myalloc__class_sizes[c - 1], n);
+    }
+}
+END_TEST
+
+/* Above 128 bytes rounding loses less than 1/8 of the block; below, at
+ * most the 15 bytes of the alignment quantum. */
+START_TEST(test_rounding_loss)
+{
+    for (size_t n = 1; n <= SMALL_MAX; n++) {
+        size_t size = myalloc__class_sizes[size_class_of(n)];
+        if (n > 128)
+            ck_assert_msg((size - n) * 8 < size, "request %zu rounds to %zu", n, size);
+        else
+            ck_assert_uint_le(size - n, 15);
+    }
+}
+END_TEST
+
+START_TEST(test_class_alignment)
+{
+    for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+        size_t a = myalloc__class_align(c);
+        ck_assert(is_pow2(a));
+        ck_assert_uint_eq(myalloc__class_sizes[c] % a, 0);
+        ck_assert_uint_ne((myalloc__class_sizes[c] / a) % 2, 0);
+    }
+    for (size_t align = 16; align <= PAGE_SIZE; align *= 2) {
+        for (size_t n = 0; n <= SMALL_MAX; n += 7) {
+            unsigned c = myalloc__class_for_aligned(n, align);
+            if (c == SIZE_CLASSES) {
+                ck_assert_uint_gt(n, SMALL_MAX - align);
+                continue;
+            }
+            ck_assert_uint_ge(myalloc__class_sizes[c], n);
+            ck_assert_uint_ge(myalloc__class_align(c), align);
+        }
+    }
+    ck_assert_uint_eq(myalloc__class_for_aligned(SMALL_MAX + 1, 16), SIZE_CLASSES);
+}
+END_TEST
+
+START_TEST(test_slab_geometry)
+{
+    for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+        unsigned order = myalloc__slab_order(c);
+        size_t bytes = PAGE_SIZE << order, first, size = myalloc__class_sizes[c];
+        uint32_t capacity;
+
+        ck_assert_uint_ge(order, SLAB_MIN_ORDER);
+        ck_assert_uint_le(order, SLAB_MAX_ORDER);
+        myalloc__slab_layout(c, order, &first, &capacity);
+        ck_assert_uint_ge(first, sizeof(struct slab) + ((capacity + 63) / 64) * 8);
+        ck_assert_uint_eq(first % myalloc__class_align(c), 0);
+        ck_assert_uint_le(first + (size_t)capacity * size, bytes);
+        ck_assert_uint_ge(capacity, 8);
+        ck_assert_uint_le(capacity, SLAB_MAX_BLOCKS);
+        /* The chosen slab loses at most 1/16 to header, padding and tail. */
+        ck_assert_msg((bytes - (size_t)capacity * size) * 16 <= bytes,
+                      "class %u wastes %zu of %zu", c, bytes - (size_t)capacity * size, bytes);
+    }
+}
+END_TEST
+
+/* The reciprocal division finds exactly the block starts. */
+START_TEST(test_slab_index_exact)
+{
+    size_t span = PAGE_SIZE << SLAB_MAX_ORDER;
+    void *mem = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    char *base = (char *)align_up((uintptr_t)mem, span);
+
+    for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+        struct slab *s = myalloc__slab_init(base, c, NULL);
+        size_t bytes = PAGE_SIZE << s->order;
+        for (size_t off = 0; off < bytes; off += 16) {
+            char *p = base + off;
+            uint32_t idx = slab_index_of(s, p);
+            bool start = p >= s->blocks && (size_t)(p - s->blocks) % s->block_size == 0 &&
+                         (size_t)(p - s->blocks) / s->block_size < s->capacity;
+            if (start)
+                ck_assert_uint_eq(idx, (uint32_t)((size_t)(p - s->blocks) / s->block_size));
+            else
+                ck_assert_uint_eq(idx, UINT32_MAX);
+        }
+        ck_assert_uint_eq(s->in_use, 0);
+        ck_assert_ptr_null(s->free);
+    }
+    munmap(mem, 2 * span);
+}
+END_TEST
+
+/* Refilling from the never-used area hands out each block exactly once. */
+START_TEST(test_slab_refill_covers_blocks)
+{
+    size_t span = PAGE_SIZE << SLAB_MAX_ORDER;
+    void *mem = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(mem, MAP_FAILED);
+    char *base = (char *)align_up((uintptr_t)mem, span);
+
+    for (unsigned c = 0; c < SIZE_CLASSES; c++) {
+        struct slab *s = myalloc__slab_init(base, c, NULL);
+        uint32_t seen = 0;
+        while (s->bump < s->end || s->free != NULL) {
+            if (s->free == NULL)
+                myalloc__slab_refill(s);
+            void *b = s->free;
+            s->free = *(void **)b;
+            uint32_t idx = slab_index_of(s, b);
+            ck_assert_uint_ne(idx, UINT32_MAX);
+            ck_assert(!slab_block_live(s, idx));
+            slab_block_set_live(s, idx, true);
+            seen++;
+        }
+        ck_assert_uint_eq(seen, s->capacity);
+    }
+    munmap(mem, 2 * span);
+}
+END_TEST
+
+static Suite *sizeclass_suite(void)
+{
+    Suite *s = suite_create("sizeclass");
+    TCase *tc = tcase_create("table");
+
+    tcase_add_test(tc, test_table_shape);
+    tcase_add_test(tc, test_smallest_fitting_class);
+    tcase_add_test(tc, test_rounding_loss);
+    tcase_add_test(tc, test_class_alignment);
+    tcase_add_test(tc, test_slab_geometry);
+    tcase_add_test(tc, test_slab_index_exact);
+    tcase_add_test(tc, test_slab_refill_covers_blocks);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sizeclass_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
