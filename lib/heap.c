@@ -321,10 +321,13 @@ void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx, const char
 
     (void)idx;
     (void)fn;
+    /* acq_rel: the block's link is published to the collector, and a FULL
+     * flag read here carries the owner's last writes to the slab (the
+     * notifier writes returned_next next). */
     do {
         *(void **)p = (void *)(old & ~SLAB_XFREE_FULL);
     } while (!atomic_compare_exchange_weak_explicit(&s->xfree, &old, (uintptr_t)p,
-                                                    memory_order_release,
+                                                    memory_order_acq_rel,
                                                     memory_order_relaxed));
     if (old & SLAB_XFREE_FULL)
         heap_return_slab(s->owner, s);
