@@ -311,12 +311,20 @@ int my_posix_memalign(void **memptr, size_t alignment, size_t size)
 int my_trim(void)
 {
     struct heap *h = myalloc__tls_heap;
+    int err = 0;
 
-    if (myalloc__init() != 0)
-        return 0;
-    myalloc__heaps_trim(h);
-    for (unsigned i = 0; i < myalloc__narenas; i++)
-        myalloc__arena_trim(&myalloc__arenas[i]);
     COUNT(h, calls_trim, 1);
+    if (myalloc__init() != 0)
+        return 0; /* nothing was ever mapped */
+    myalloc__heaps_trim(h);
+    for (unsigned i = 0; i < myalloc__narenas; i++) {
+        int e = myalloc__arena_trim(&myalloc__arenas[i]);
+        if (e != 0)
+            err = e;
+    }
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
     return 0;
 }

@@ -193,7 +193,7 @@ bool myalloc__buddy_is_empty(const struct region *r)
     return r->free_pages == REGION_USABLE_PAGES;
 }
 
-size_t myalloc__buddy_purge(struct region *r)
+size_t myalloc__buddy_purge(struct region *r, int *err)
 {
     size_t purged = 0;
 
@@ -203,8 +203,11 @@ size_t myalloc__buddy_purge(struct region *r)
             struct page_desc *d = &r->pages[page];
             if (d->purged)
                 continue;
-            if (myalloc__os_purge(page_addr(r, page), PAGE_SIZE << order) != 0)
+            int e = myalloc__os_purge(page_addr(r, page), PAGE_SIZE << order);
+            if (e != 0) {
+                *err = e;
                 continue;
+            }
             d->purged = 1;
             r->purged_pages += 1u << order;
             purged += 1u << order;

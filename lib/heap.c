@@ -334,7 +334,7 @@ void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx, const char
 }
 
 /* ---------------------------------------------------------- trim, stats -- */
-int myalloc__heaps_trim(struct heap *h)
+void myalloc__heaps_trim(struct heap *h)
 {
     if (h != NULL) {
         heap_drain_returned(h);
@@ -351,7 +351,6 @@ int myalloc__heaps_trim(struct heap *h)
     for (struct heap *a = heaps_abandoned; a != NULL; a = a->abandoned_next)
         heap_reclaim(a);
     pthread_mutex_unlock(&heaps_lock);
-    return 0;
 }
 
 static void counters_sum(struct heap_counters *sum, struct heap_counters *c)

@@ -55,7 +55,10 @@ MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
                                      void *target, void **out);
 MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
+/* Tests only: make the after-th next mapping fail with ENOMEM, or the
+ * after-th next purge with EAGAIN. */
 MYALLOC_HIDDEN void myalloc__os_inject_enomem(int after);
+MYALLOC_HIDDEN void myalloc__os_inject_purge_failure(int after);
 
 /* ---- sizeclass.c: the size-class table -------------------------------- */
 MYALLOC_HIDDEN extern const uint16_t myalloc__class_sizes[SIZE_CLASSES];
@@ -83,8 +86,9 @@ MYALLOC_HIDDEN bool myalloc__buddy_grow(struct region *r, unsigned page, unsigne
 MYALLOC_HIDDEN void myalloc__buddy_shrink(struct region *r, unsigned page, unsigned new_order);
 MYALLOC_HIDDEN int myalloc__buddy_largest_order(const struct region *r);
 MYALLOC_HIDDEN unsigned myalloc__buddy_free_count(const struct region *r, unsigned order);
-/* Purges every free block not yet purged; returns the pages purged. */
-MYALLOC_HIDDEN size_t myalloc__buddy_purge(struct region *r);
+/* Purges every free block not yet purged; returns the pages purged and
+ * stores the errno of a refused purge in *err (left alone otherwise). */
+MYALLOC_HIDDEN size_t myalloc__buddy_purge(struct region *r, int *err);
 MYALLOC_HIDDEN bool myalloc__buddy_is_empty(const struct region *r);
 /* Checks every invariant; returns NULL or a description of the first
  * violation. */
@@ -107,6 +111,7 @@ MYALLOC_HIDDEN void myalloc__arena_free_slab(struct region *r, void *slab_start)
 /* Resizes a live caller block in place to new_order; false if it cannot. */
 MYALLOC_HIDDEN bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order,
                                           const char *fn);
+/* Unmaps the spare region, purges every free block: 0 or an errno. */
 MYALLOC_HIDDEN int myalloc__arena_trim(struct arena *a);
 MYALLOC_HIDDEN void myalloc__arena_add_stats(struct arena *a, struct my_stats *st);
 MYALLOC_HIDDEN const char *myalloc__arena_check(struct arena *a);
@@ -169,7 +174,8 @@ MYALLOC_HIDDEN void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls
 MYALLOC_HIDDEN void myalloc__heap_free_small_slow(struct heap *h, struct slab *s);
 MYALLOC_HIDDEN void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx,
                                               const char *fn);
-MYALLOC_HIDDEN int myalloc__heaps_trim(struct heap *h);
+/* Releases the idle slabs of h (may be NULL) and of abandoned heaps. */
+MYALLOC_HIDDEN void myalloc__heaps_trim(struct heap *h);
 /* Adds every heap's counters, and the orphans', to sum. */
 MYALLOC_HIDDEN void myalloc__heaps_sum_counters(struct heap_counters *sum);
 MYALLOC_HIDDEN int myalloc__heaps_init(void);

@@ -13,20 +13,26 @@
 
 #include "internal.h"
 
-/* Failure injection for tests: when positive, counts down on every
- * mapping and makes the mapping that brings it to zero fail with ENOMEM. */
-static _Atomic int inject_countdown;
+/* Failure injection for tests: when positive, a countdown drops on every
+ * mapping (or purge) and the call that brings it to zero fails. */
+static _Atomic int inject_map_countdown;
+static _Atomic int inject_purge_countdown;
 
 void myalloc__os_inject_enomem(int after)
 {
-    atomic_store(&inject_countdown, after);
+    atomic_store(&inject_map_countdown, after);
 }
 
-static bool injected_failure(void)
+void myalloc__os_inject_purge_failure(int after)
 {
-    int n = atomic_load_explicit(&inject_countdown, memory_order_relaxed);
+    atomic_store(&inject_purge_countdown, after);
+}
+
+static bool injected_failure(_Atomic int *countdown)
+{
+    int n = atomic_load_explicit(countdown, memory_order_relaxed);
     while (n > 0) {
-        if (atomic_compare_exchange_weak(&inject_countdown, &n, n - 1))
+        if (atomic_compare_exchange_weak(countdown, &n, n - 1))
             return n == 1;
     }
     return false;
@@ -39,7 +45,7 @@ int myalloc__os_map(size_t size, void *hint, void **out)
     int saved = errno;
     void *p;
 
-    if (injected_failure())
+    if (injected_failure(&inject_map_countdown))
         return ENOMEM;
     p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
              -1, 0);
@@ -119,6 +125,8 @@ int myalloc__os_map_aligned(size_t size, size_t alignment, size_t skew,
 int myalloc__os_purge(void *p, size_t size)
 {
     int saved = errno;
+    if (injected_failure(&inject_purge_countdown))
+        return EAGAIN;
     if (madvise(p, size, MADV_DONTNEED) != 0) {
         int err = errno;
         errno = saved;

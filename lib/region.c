@@ -146,7 +146,7 @@ static struct region *region_create(struct arena *a)
     return r;
 }
 
-static void region_destroy(struct arena *a, struct region *r)
+static int region_destroy(struct arena *a, struct region *r)
 {
     size_t held = REGION_SIZE - ((size_t)r->purged_pages << PAGE_SHIFT);
 
@@ -164,7 +164,7 @@ static void region_destroy(struct arena *a, struct region *r)
     myalloc__chunk_unregister((uintptr_t)r);
     r->hdr.magic = 0;
     myalloc__stats_mapped(0, held);
-    (void)myalloc__os_unmap(r, REGION_SIZE);
+    return myalloc__os_unmap(r, REGION_SIZE);
 }
 
 /* After a free: a region that fell empty is unmapped, or kept (purged) as
@@ -176,12 +176,14 @@ static void region_after_free(struct arena *a, struct region *r)
         return;
     }
     if (a->empty != NULL && a->empty != r) {
-        region_destroy(a, r);
+        (void)region_destroy(a, r);
         return;
     }
     uint32_t before = r->purged_pages;
+    int err = 0;
     a->empty = r;
-    (void)myalloc__buddy_purge(r);
+    /* A refused purge leaves the pages held and counted as held. */
+    (void)myalloc__buddy_purge(r, &err);
     region_account_purge(r, before);
     arena_relist(a, r);
 }
@@ -294,16 +296,21 @@ bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order, cons
 
 int myalloc__arena_trim(struct arena *a)
 {
+    int err = 0;
+
     pthread_mutex_lock(&a->lock);
-    if (a->empty != NULL)
-        region_destroy(a, a->empty);
+    if (a->empty != NULL) {
+        int e = region_destroy(a, a->empty);
+        if (e != 0)
+            err = e;
+    }
     for (struct region *r = a->all; r != NULL; r = r->all_next) {
         uint32_t before = r->purged_pages;
-        (void)myalloc__buddy_purge(r);
+        (void)myalloc__buddy_purge(r, &err);
         region_account_purge(r, before);
     }
     pthread_mutex_unlock(&a->lock);
-    return 0;
+    return err;
 }
 
 void myalloc__arena_add_stats(struct arena *a, struct my_stats *st)

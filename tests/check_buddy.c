@@ -213,9 +213,11 @@ START_TEST(test_purge_accounting)
     struct region *r = region_new();
     unsigned p = myalloc__buddy_alloc(r, 4, PAGE_USED);
 
-    ck_assert_uint_eq(myalloc__buddy_purge(r), REGION_USABLE_PAGES - 16);
+    int err = 0;
+    ck_assert_uint_eq(myalloc__buddy_purge(r, &err), REGION_USABLE_PAGES - 16);
+    ck_assert_int_eq(err, 0);
     ck_assert_uint_eq(r->purged_pages, r->free_pages);
-    ck_assert_uint_eq(myalloc__buddy_purge(r), 0); /* nothing left to purge */
+    ck_assert_uint_eq(myalloc__buddy_purge(r, &err), 0); /* nothing left to purge */
     ck_assert_region_ok(r);
     /* Splitting a purged block keeps the halves purged; the allocated
      * part is no longer counted. */
@@ -344,6 +346,28 @@ START_TEST(test_os_enomem)
 }
 END_TEST
 
+/* my_trim reports a purge the OS refused, and still purges the rest. */
+START_TEST(test_trim_reports_refused_purge)
+{
+    void *a = my_malloc(256 << 10), *b = my_malloc(256 << 10), *keep = my_malloc(100);
+    struct my_stats before, after;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    my_free(a);
+    my_free(b);
+    ck_assert_int_eq(my_stats_get(&before, sizeof before), 0);
+    myalloc__os_inject_purge_failure(1);
+    errno = 0;
+    ck_assert_int_eq(my_trim(), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    ck_assert_int_eq(my_stats_get(&after, sizeof after), 0);
+    ck_assert_uint_lt(after.bytes_mapped, before.bytes_mapped);
+    ck_assert_int_eq(my_trim(), 0);
+    my_free(keep);
+}
+END_TEST
+
 static Suite *buddy_suite(void)
 {
     Suite *s = suite_create("buddy");
@@ -363,6 +387,7 @@ static Suite *buddy_suite(void)
     tcase_add_test(ta, test_arena_grows_and_releases_regions);
     tcase_add_test(ta, test_arena_resize);
     tcase_add_test(ta, test_os_enomem);
+    tcase_add_test(ta, test_trim_reports_refused_purge);
     suite_add_tcase(s, ta);
     return s;
 }
