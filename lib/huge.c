@@ -2,9 +2,11 @@
  *
  * The mapping starts with a struct huge at a REGION_SIZE-aligned address,
  * registered like a region, so that the block's pointer finds it by the
- * same masking; the block follows at user_offset (past the header, and
- * aligned as asked).  For alignments of a region or more, the header takes
- * a whole leading chunk: the block starts at the next chunk. */
+ * same masking.  The header has a page of its own and the block starts at
+ * the next page (or at the alignment asked for, if larger), so the block
+ * is page-aligned and its usable size is the request rounded up to a page.
+ * For alignments of a region or more, the header takes a whole leading
+ * chunk: the block starts at the next chunk. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,7 +24,7 @@ static void huge_placement(size_t alignment, size_t *offset, size_t *map_align, 
         *map_align = alignment;
         *skew = alignment > REGION_SIZE ? REGION_SIZE : 0;
     } else {
-        *offset = align_up(HUGE_HEADER_SIZE, alignment);
+        *offset = alignment > PAGE_SIZE ? alignment : PAGE_SIZE;
         *map_align = REGION_SIZE;
         *skew = 0;
     }

@@ -349,13 +349,28 @@ const char *myalloc__arena_check(struct arena *a)
 }
 
 /* ------------------------------------------------- pointer -> metadata -- */
+/* Whether page lies in a free buddy block: the block containing it starts
+ * at page rounded down to some order.  O(orders); read without the lock,
+ * so only good for choosing the words of a report. */
+static bool region_page_is_free(const struct region *r, unsigned page)
+{
+    for (unsigned order = 0; order < BUDDY_ORDERS; order++) {
+        const struct page_desc *d = &r->pages[page & ~((1u << order) - 1)];
+        if (d->kind == PAGE_FREE && d->order >= order)
+            return true;
+        if (d->kind != PAGE_INTERIOR)
+            return false;
+    }
+    return false;
+}
+
 void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
 {
     uintptr_t p = (uintptr_t)ptr;
     uintptr_t chunk = (p - 1) & ~(uintptr_t)REGION_MASK;
     const struct chunk_header *h;
 
-    if ((p & (MIN_ALIGN - 1)) != 0 || !myalloc__chunk_registered(chunk))
+    if (!myalloc__chunk_registered(chunk))
         myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
     h = (const struct chunk_header *)chunk;
     if (h->kind == CHUNK_HUGE) {
@@ -394,13 +409,13 @@ void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
         b->kind = BLOCK_BUDDY;
         b->order = d->order;
         return;
-    case PAGE_FREE:
-        if ((p & (PAGE_SIZE - 1)) == 0)
-            myalloc__report_freed(fn, ptr);
-        myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
     case PAGE_META:
         myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
     default:
+        /* Inside free memory: most likely a block freed before (and merged
+         * since, or its slab released); else inside a live block. */
+        if ((p & (MIN_ALIGN - 1)) == 0 && region_page_is_free(r, (unsigned)page))
+            myalloc__report_freed(fn, ptr);
         myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
     }
 }

@@ -234,8 +234,7 @@ struct huge {
     size_t alignment;   /* as requested, >= MIN_ALIGN */
 };
 
-/* Header of a huge block: the block starts user_offset bytes after it. */
-#define HUGE_HEADER_SIZE 64
-_Static_assert(sizeof(struct huge) <= HUGE_HEADER_SIZE, "huge header");
+/* The header has the block's first page to itself. */
+_Static_assert(sizeof(struct huge) <= PAGE_SIZE, "huge header");
 
 #endif /* MYALLOC_TYPES_H */
