@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 static struct region *region_new(void)
 {
@@ -394,11 +395,5 @@ static Suite *buddy_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(buddy_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(buddy_suite());
 }

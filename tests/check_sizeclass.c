@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 START_TEST(test_table_shape)
 {
@@ -92,13 +93,26 @@ START_TEST(test_slab_geometry)
 }
 END_TEST
 
+/* Room for a slab of any order, aligned as the buddy system aligns one;
+ * reused by every test of this process. */
+static char *slab_space(void)
+{
+    static char *base;
+    size_t span = PAGE_SIZE << SLAB_MAX_ORDER;
+
+    if (base == NULL) {
+        void *mem = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                         -1, 0);
+        ck_assert_ptr_ne(mem, MAP_FAILED);
+        base = (char *)align_up((uintptr_t)mem, span);
+    }
+    return base;
+}
+
 /* The reciprocal division finds exactly the block starts. */
 START_TEST(test_slab_index_exact)
 {
-    size_t span = PAGE_SIZE << SLAB_MAX_ORDER;
-    void *mem = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(mem, MAP_FAILED);
-    char *base = (char *)align_up((uintptr_t)mem, span);
+    char *base = slab_space();
 
     for (unsigned c = 0; c < SIZE_CLASSES; c++) {
         struct slab *s = myalloc__slab_init(base, c, NULL);
@@ -116,17 +130,13 @@ START_TEST(test_slab_index_exact)
         ck_assert_uint_eq(s->in_use, 0);
         ck_assert_ptr_null(s->free);
     }
-    munmap(mem, 2 * span);
 }
 END_TEST
 
 /* Refilling from the never-used area hands out each block exactly once. */
 START_TEST(test_slab_refill_covers_blocks)
 {
-    size_t span = PAGE_SIZE << SLAB_MAX_ORDER;
-    void *mem = mmap(NULL, 2 * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_ptr_ne(mem, MAP_FAILED);
-    char *base = (char *)align_up((uintptr_t)mem, span);
+    char *base = slab_space();
 
     for (unsigned c = 0; c < SIZE_CLASSES; c++) {
         struct slab *s = myalloc__slab_init(base, c, NULL);
@@ -144,7 +154,6 @@ START_TEST(test_slab_refill_covers_blocks)
         }
         ck_assert_uint_eq(seen, s->capacity);
     }
-    munmap(mem, 2 * span);
 }
 END_TEST
 
@@ -166,11 +175,5 @@ static Suite *sizeclass_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sizeclass_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(sizeclass_suite());
 }
