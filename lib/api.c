@@ -154,16 +154,21 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
     }
 }
 
-void my_free(void *ptr)
+void myalloc__free(void *ptr, const char *fn)
 {
     struct heap *h = myalloc__tls_heap;
     struct block_ref b;
 
     if (ptr == NULL)
         return;
-    myalloc__block_find(ptr, "my_free", &b);
-    free_found(h, ptr, &b, "my_free");
+    myalloc__block_find(ptr, fn, &b);
+    free_found(h, ptr, &b, fn);
     COUNT(h, calls_free, 1);
+}
+
+void my_free(void *ptr)
+{
+    myalloc__free(ptr, "my_free");
 }
 
 /* ------------------------------------------------------- the others -- */
@@ -180,14 +185,19 @@ static size_t usable_of(const struct block_ref *b)
     return 0;
 }
 
-size_t my_malloc_usable_size(const void *ptr)
+size_t myalloc__usable_size(const void *ptr, const char *fn)
 {
     struct block_ref b;
 
     if (ptr == NULL)
         return 0;
-    myalloc__block_find(ptr, "my_malloc_usable_size", &b);
+    myalloc__block_find(ptr, fn, &b);
     return usable_of(&b);
+}
+
+size_t my_malloc_usable_size(const void *ptr)
+{
+    return myalloc__usable_size(ptr, "my_malloc_usable_size");
 }
 
 void *my_calloc(size_t nmemb, size_t size)
@@ -219,7 +229,8 @@ static bool fits_in_place(size_t usable, size_t size)
     return size <= usable && (size >= usable / 2 || usable <= MIN_ALIGN);
 }
 
-static void *realloc_move(struct heap *h, void *ptr, struct block_ref *b, size_t size)
+static void *realloc_move(struct heap *h, void *ptr, struct block_ref *b, size_t size,
+                          const char *fn)
 {
     size_t old = usable_of(b);
     void *q = alloc(h, size, MIN_ALIGN);
@@ -227,11 +238,11 @@ static void *realloc_move(struct heap *h, void *ptr, struct block_ref *b, size_t
     if (q == NULL)
         return NULL;
     memcpy(q, ptr, old < size ? old : size);
-    free_found(myalloc__tls_heap, ptr, b, "my_realloc");
+    free_found(myalloc__tls_heap, ptr, b, fn);
     return q;
 }
 
-void *my_realloc(void *ptr, size_t size)
+void *myalloc__realloc(void *ptr, size_t size, const char *fn)
 {
     struct heap *h = myalloc__tls_heap;
     struct block_ref b;
@@ -241,7 +252,7 @@ void *my_realloc(void *ptr, size_t size)
         COUNT(myalloc__tls_heap, calls_malloc, 1);
         return p;
     }
-    myalloc__block_find(ptr, "my_realloc", &b);
+    myalloc__block_find(ptr, fn, &b);
     COUNT(h, calls_realloc, 1);
     if (size > REQUEST_MAX) {
         errno = ENOMEM;
@@ -255,7 +266,7 @@ void *my_realloc(void *ptr, size_t size)
     case BLOCK_BUDDY:
         if (size > SMALL_MAX && size <= BUDDY_MAX_REQUEST) {
             unsigned order = buddy_order_for(size);
-            if (order == b.order || myalloc__arena_resize(b.region, ptr, order, "my_realloc"))
+            if (order == b.order || myalloc__arena_resize(b.region, ptr, order, fn))
                 return ptr;
         }
         break;
@@ -264,7 +275,12 @@ void *my_realloc(void *ptr, size_t size)
             return myalloc__huge_resize(b.huge, size);
         break;
     }
-    return realloc_move(h, ptr, &b, size);
+    return realloc_move(h, ptr, &b, size, fn);
+}
+
+void *my_realloc(void *ptr, size_t size)
+{
+    return myalloc__realloc(ptr, size, "my_realloc");
 }
 
 void *my_reallocarray(void *ptr, size_t nmemb, size_t size)
@@ -278,17 +294,20 @@ void *my_reallocarray(void *ptr, size_t nmemb, size_t size)
     return my_realloc(ptr, total);
 }
 
+void *myalloc__alloc_aligned(size_t alignment, size_t size)
+{
+    void *p = alloc(myalloc__tls_heap, size, alignment);
+    COUNT(myalloc__tls_heap, calls_aligned, 1);
+    return p;
+}
+
 void *my_aligned_alloc(size_t alignment, size_t size)
 {
-    void *p;
-
     if (!is_pow2(alignment)) {
         errno = EINVAL;
         return NULL;
     }
-    p = alloc(myalloc__tls_heap, size, alignment);
-    COUNT(myalloc__tls_heap, calls_aligned, 1);
-    return p;
+    return myalloc__alloc_aligned(alignment, size);
 }
 
 int my_posix_memalign(void **memptr, size_t alignment, size_t size)
@@ -298,8 +317,7 @@ int my_posix_memalign(void **memptr, size_t alignment, size_t size)
 
     if (!is_pow2(alignment) || alignment < sizeof(void *))
         return EINVAL;
-    p = alloc(myalloc__tls_heap, size, alignment);
-    COUNT(myalloc__tls_heap, calls_aligned, 1);
+    p = myalloc__alloc_aligned(alignment, size);
     if (p == NULL) {
         errno = saved;
         return ENOMEM;

@@ -228,8 +228,12 @@ struct heap *myalloc__heap_acquire(void)
 int myalloc__heaps_init(void)
 {
     int err = pthread_key_create(&heap_key, myalloc__heap_thread_exit);
-    if (err == 0)
+    if (err == 0) {
         heap_key_ready = true;
+        /* A heap this thread took while the set-up was running. */
+        if (myalloc__tls_heap != NULL)
+            pthread_setspecific(heap_key, myalloc__tls_heap);
+    }
     return err;
 }
 

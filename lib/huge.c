@@ -16,6 +16,59 @@
 static _Atomic size_t huge_count;
 static _Atomic size_t huge_bytes;
 
+/* The list of live huge blocks, for the heat map; a block's list links
+ * move with it when mremap moves it. */
+static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct huge *huge_list;
+
+static void huge_link(struct huge *h)
+{
+    pthread_mutex_lock(&huge_lock);
+    h->prev = NULL;
+    h->next = huge_list;
+    if (huge_list != NULL)
+        huge_list->prev = h;
+    huge_list = h;
+    pthread_mutex_unlock(&huge_lock);
+}
+
+static void huge_unlink(struct huge *h)
+{
+    pthread_mutex_lock(&huge_lock);
+    if (h->prev != NULL)
+        h->prev->next = h->next;
+    else
+        huge_list = h->next;
+    if (h->next != NULL)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&huge_lock);
+}
+
+void myalloc__huge_walk(bool (*visit)(const struct huge *h, void *arg), void *arg)
+{
+    pthread_mutex_lock(&huge_lock);
+    for (struct huge *h = huge_list; h != NULL; h = h->next) {
+        if (!visit(h, arg))
+            break;
+    }
+    pthread_mutex_unlock(&huge_lock);
+}
+
+void myalloc__huge_fork_prepare(void)
+{
+    pthread_mutex_lock(&huge_lock);
+}
+
+void myalloc__huge_fork_parent(void)
+{
+    pthread_mutex_unlock(&huge_lock);
+}
+
+void myalloc__huge_fork_child(void)
+{
+    pthread_mutex_init(&huge_lock, NULL);
+}
+
 /* Where the mapping must sit: (base + skew) % map_align == 0. */
 static void huge_placement(size_t alignment, size_t *offset, size_t *map_align, size_t *skew)
 {
@@ -73,6 +126,7 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
     h->alignment = alignment;
     atomic_fetch_add(&huge_count, 1);
     huge_account(h, 0, 0);
+    huge_link(h);
     myalloc__chunk_register((uintptr_t)h);
     return huge_block(h);
 }
@@ -82,6 +136,7 @@ void myalloc__huge_free(struct huge *h)
     size_t map_size = h->map_size;
 
     myalloc__chunk_unregister((uintptr_t)h);
+    huge_unlink(h);
     atomic_fetch_sub(&huge_count, 1);
     atomic_fetch_sub(&huge_bytes, h->usable);
     myalloc__stats_mapped(0, map_size);
@@ -106,18 +161,22 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
             (void)myalloc__os_unmap((char *)h + map_size, old_map - map_size);
     } else if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
         /* No room to grow in place: move the pages (no copy) to a fresh
-         * placement that keeps the masking invariant. */
+         * placement that keeps the masking invariant.  The block leaves
+         * the list while its header is in flight. */
         if (myalloc__os_map_aligned(map_size, map_align, skew, NULL, &target) != 0) {
             errno = ENOMEM;
             return NULL;
         }
+        huge_unlink(h);
         if (myalloc__os_remap(h, old_map, map_size, target, &moved) != 0) {
+            huge_link(h);
             (void)myalloc__os_unmap(target, map_size);
             errno = ENOMEM;
             return NULL;
         }
         myalloc__chunk_unregister((uintptr_t)h);
         h = moved;
+        huge_link(h);
         myalloc__chunk_register((uintptr_t)h);
     }
     h->map_size = map_size;

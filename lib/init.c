@@ -18,16 +18,24 @@ unsigned myalloc__narenas;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool init_done;
+/* Set while this thread runs the set-up: the C library calls it makes
+ * (pthread_atfork) may allocate, and as a preloaded malloc that comes back
+ * here.  By then the core (registry, arenas) is ready, so such a call just
+ * goes on. */
+static __thread bool init_running __attribute__((tls_model("initial-exec")));
 
+/* Lock order: heaps_lock, the arenas by index, huge_lock. */
 static void fork_prepare(void)
 {
     myalloc__heaps_fork_prepare();
     for (unsigned i = 0; i < myalloc__narenas; i++)
         pthread_mutex_lock(&myalloc__arenas[i].lock);
+    myalloc__huge_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    myalloc__huge_fork_parent();
     for (unsigned i = myalloc__narenas; i-- > 0;)
         pthread_mutex_unlock(&myalloc__arenas[i].lock);
     myalloc__heaps_fork_parent();
@@ -35,6 +43,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    myalloc__huge_fork_child();
     for (unsigned i = 0; i < myalloc__narenas; i++)
         pthread_mutex_init(&myalloc__arenas[i].lock, NULL);
     myalloc__heaps_fork_child();
@@ -49,14 +58,22 @@ static unsigned cpu_count(void)
     return 1;
 }
 
+/* Set up at load time too, so that MYALLOC_OPTIONS applies to a program
+ * that never allocates. */
+__attribute__((constructor)) static void init_at_load(void)
+{
+    (void)myalloc__init();
+}
+
 int myalloc__init(void)
 {
     int err = 0;
 
-    if (likely(atomic_load_explicit(&init_done, memory_order_acquire)))
+    if (likely(atomic_load_explicit(&init_done, memory_order_acquire)) || init_running)
         return 0;
     pthread_mutex_lock(&init_lock);
     if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
+        init_running = true;
         unsigned n = 2 * cpu_count();
         if (n > MAX_ARENAS)
             n = MAX_ARENAS;
@@ -72,8 +89,11 @@ int myalloc__init(void)
         }
         if (err == 0)
             err = pthread_atfork(fork_prepare, fork_parent, fork_child);
-        if (err == 0)
+        if (err == 0) {
+            myalloc__options_init();
             atomic_store_explicit(&init_done, true, memory_order_release);
+        }
+        init_running = false;
     }
     pthread_mutex_unlock(&init_lock);
     return err;

@@ -31,6 +31,13 @@ static inline uint64_t counter_get(counter_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* ---- api.c: the entry points; these take the name reports use -------- */
+MYALLOC_HIDDEN void myalloc__free(void *ptr, const char *fn);
+MYALLOC_HIDDEN void *myalloc__realloc(void *ptr, size_t size, const char *fn);
+MYALLOC_HIDDEN size_t myalloc__usable_size(const void *ptr, const char *fn);
+/* alignment: a power of two. */
+MYALLOC_HIDDEN void *myalloc__alloc_aligned(size_t alignment, size_t size);
+
 /* ---- report.c: fatal reports, written without allocating ------------- */
 /* "myalloc: FN(PTR): PROBLEM" on stderr, then abort(). */
 MYALLOC_HIDDEN _Noreturn void myalloc__report_block(const char *fn, const void *ptr,
@@ -39,6 +46,8 @@ MYALLOC_HIDDEN _Noreturn void myalloc__report_block(const char *fn, const void *
  * freed". */
 MYALLOC_HIDDEN _Noreturn void myalloc__report_freed(const char *fn, const void *ptr);
 MYALLOC_HIDDEN _Noreturn void myalloc__report_internal(const char *what);
+/* "myalloc: " and the parts, one line on stderr; the program goes on. */
+MYALLOC_HIDDEN void myalloc__report_warning(const char *const parts[], size_t nparts);
 
 #define PROBLEM_DOUBLE_FREE "double free"
 #define PROBLEM_FREED "block already freed"
@@ -193,10 +202,23 @@ MYALLOC_HIDDEN void myalloc__huge_free(struct huge *h);
 MYALLOC_HIDDEN void *myalloc__huge_resize(struct huge *h, size_t size);
 static inline void *huge_block(struct huge *h) { return (char *)h + h->user_offset; }
 MYALLOC_HIDDEN void myalloc__huge_add_stats(struct my_stats *st);
+/* Calls visit(h, arg) for each live huge block, under the huge lock (visit
+ * must not allocate); stops when visit returns false. */
+MYALLOC_HIDDEN void myalloc__huge_walk(bool (*visit)(const struct huge *h, void *arg), void *arg);
+MYALLOC_HIDDEN void myalloc__huge_fork_prepare(void);
+MYALLOC_HIDDEN void myalloc__huge_fork_parent(void);
+MYALLOC_HIDDEN void myalloc__huge_fork_child(void);
 
 /* ---- stats.c: counters and reports ------------------------------------ */
 /* Bytes held from the OS, mapped and not purged. */
 MYALLOC_HIDDEN void myalloc__stats_mapped(size_t add, size_t sub);
+
+/* ---- options.c: MYALLOC_OPTIONS, my_option_set, outputs at exit ------- */
+/* Reads MYALLOC_OPTIONS once, warning about what it cannot use. */
+MYALLOC_HIDDEN void myalloc__options_init(void);
+
+/* ---- heatmap.c: the SVG picture of the heap ---------------------------- */
+/* (my_heatmap_write is its public entry.) */
 
 /* ---- init.c: start-up and fork ---------------------------------------- */
 MYALLOC_HIDDEN extern struct arena myalloc__arenas[MAX_ARENAS];

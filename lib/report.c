@@ -11,7 +11,7 @@
 #include "internal.h"
 
 struct line {
-    char buf[256];
+    char buf[512];
     size_t len;
 };
 
@@ -72,8 +72,21 @@ void myalloc__report_block(const char *fn, const void *ptr, const char *problem)
 
 void myalloc__report_freed(const char *fn, const void *ptr)
 {
-    myalloc__report_block(fn, ptr, strcmp(fn, "my_free") == 0 ? PROBLEM_DOUBLE_FREE
+    /* free, my_free, cfree, __libc_free: the block was freed twice. */
+    myalloc__report_block(fn, ptr, strstr(fn, "free") != NULL ? PROBLEM_DOUBLE_FREE
                                                               : PROBLEM_FREED);
+}
+
+void myalloc__report_warning(const char *const parts[], size_t nparts)
+{
+    struct line l = { .len = 0 };
+    line_put(&l, "myalloc: ");
+    for (size_t i = 0; i < nparts; i++)
+        line_put(&l, parts[i]);
+    if (l.len == sizeof l.buf)
+        l.len--;
+    line_put(&l, "\n");
+    line_write(&l);
 }
 
 void myalloc__report_internal(const char *what)

@@ -155,3 +155,72 @@ int my_stats_print(FILE *out)
         return -1;
     return 0;
 }
+
+/* A fraction in [0, 1] with six decimals, whatever LC_NUMERIC says. */
+static void json_fraction(FILE *out, const char *name, double v)
+{
+    unsigned long micro = (unsigned long)(v * 1e6 + 0.5);
+    fprintf(out, ", \"%s\": %lu.%06lu", name, micro / 1000000, micro % 1000000);
+}
+
+/* One JSON object; every number is an integer but the two fractions. */
+int my_stats_print_json(FILE *out)
+{
+    struct my_stats st;
+
+    if (out == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    stats_collect(&st);
+    fprintf(out, "{\"version\": \"%s\"", MYALLOC_VERSION_STRING);
+#define JSON_SIZE(field) fprintf(out, ", \"" #field "\": %zu", st.field)
+#define JSON_U64(field) fprintf(out, ", \"" #field "\": %" PRIu64, st.field)
+#define JSON_FRACTION(field) json_fraction(out, #field, st.field)
+    JSON_SIZE(bytes_allocated);
+    JSON_SIZE(bytes_small);
+    JSON_SIZE(bytes_buddy);
+    JSON_SIZE(bytes_huge);
+    JSON_SIZE(bytes_mapped);
+    JSON_SIZE(peak_bytes_mapped);
+    JSON_SIZE(regions);
+    JSON_SIZE(huge_blocks);
+    JSON_U64(calls_malloc);
+    JSON_U64(calls_calloc);
+    JSON_U64(calls_realloc);
+    JSON_U64(calls_aligned);
+    JSON_U64(calls_free);
+    JSON_U64(calls_trim);
+    JSON_U64(bytes_requested_total);
+    JSON_U64(bytes_rounded_total);
+    JSON_FRACTION(frag_internal);
+    JSON_SIZE(buddy_bytes_free);
+    JSON_SIZE(buddy_largest_free);
+    JSON_FRACTION(frag_external);
+    JSON_SIZE(slab_bytes_free);
+#undef JSON_SIZE
+#undef JSON_U64
+#undef JSON_FRACTION
+    fprintf(out, ", \"nclasses\": %u, \"norders\": %u, \"classes\": [", st.nclasses, st.norders);
+    for (unsigned i = 0; i < st.nclasses; i++) {
+        const struct my_stats_class *k = &st.classes[i];
+        fprintf(out,
+                "%s{\"class\": %u, \"block_size\": %zu, \"blocks_live\": %zu, \"slabs\": %zu, "
+                "\"slab_bytes\": %zu, \"allocs\": %" PRIu64 "}",
+                i == 0 ? "" : ", ", i, k->block_size, k->blocks_live, k->slabs, k->slab_bytes,
+                k->allocs);
+    }
+    fprintf(out, "], \"orders\": [");
+    for (unsigned o = 0; o < st.norders; o++) {
+        const struct my_stats_order *k = &st.orders[o];
+        fprintf(out,
+                "%s{\"order\": %u, \"block_size\": %zu, \"blocks_free\": %zu, "
+                "\"blocks_used\": %zu, \"blocks_slab\": %zu}",
+                o == 0 ? "" : ", ", o, k->block_size, k->blocks_free, k->blocks_used,
+                k->blocks_slab);
+    }
+    fprintf(out, "]}\n");
+    if (fflush(out) != 0 || ferror(out))
+        return -1;
+    return 0;
+}

@@ -228,6 +228,7 @@ struct heap {
 /* ------------------------------------------------------------- huge -- */
 struct huge {
     struct chunk_header hdr;
+    struct huge *next, *prev; /* every live huge block, under huge_lock */
     size_t map_size;    /* bytes mapped from hdr onwards */
     size_t user_offset; /* block start - header address */
     size_t usable;
