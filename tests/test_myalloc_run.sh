@@ -26,56 +26,12 @@
 
 # shellcheck disable=SC2016 # '$x' and scripts for sh -c are literal
 me=test_myalloc_run
-failures=0
-
-fail() {
-    printf '%s: FAIL: %s\n' "$me" "$1" >&2
-    failures=$((failures + 1))
-}
-die() {
-    printf '%s: ERROR: %s\n' "$me" "$1" >&2
-    exit 1
-}
-skip() {
-    printf '%s: SKIP: %s\n' "$me" "$1"
-    exit 77
-}
-say() {
-    printf '%s: %s\n' "$me" "$1"
-}
-oneline() {
-    printf '%s' "$1" | tr '\n' ' '
-}
+# shellcheck source=tests/preload_common.sh
+. "${top_srcdir:?top_srcdir is not set (run through make check)}/tests/preload_common.sh"
+: "${MYALLOC_RUN:?MYALLOC_RUN is not set (run through make check)}"
 show() {
     head -c 600 "$1" | tr '\n' '|'
 }
-
-: "${top_builddir:?top_builddir is not set (run through make check)}"
-: "${MYALLOC_RUN:?MYALLOC_RUN is not set (run through make check)}"
-: "${LT_OBJDIR:=.libs}"
-objdir=${LT_OBJDIR%/}
-top_builddir=$(cd "$top_builddir" && pwd) || die "no build tree at $top_builddir"
-
-case " ${CFLAGS-} ${LDFLAGS-} " in
-*-fsanitize*)
-    skip "sanitizer build (CFLAGS/LDFLAGS hold -fsanitize): an instrumented preload library cannot be preloaded into uninstrumented programs"
-    ;;
-esac
-la=$top_builddir/lib/libmyalloc-preload.la
-test -f "$la" || skip "$la was not built"
-# shellcheck source=/dev/null
-dlname=$(. "$la" && printf '%s' "$dlname") || die "cannot read $la"
-test -n "$dlname" || skip "$la names no shared library (--disable-shared?)"
-lib=$top_builddir/lib/$objdir/$dlname
-test -f "$lib" || die "$la names $dlname, but $lib does not exist"
-if command -v readelf > /dev/null 2>&1; then
-    san=$(readelf -d "$lib" 2> /dev/null | sed -n 's/.*NEEDED.*\[\(lib[a-z]*san[^]]*\)\].*/\1/p')
-    test -z "$san" ||
-        skip "$dlname is linked against $(oneline "$san") (a sanitizer build): it cannot be preloaded into uninstrumented programs"
-fi
-case $lib in
-*[:\ \	]*) skip "the build path $lib holds a space or colon, which LD_PRELOAD cannot take" ;;
-esac
 test -f "$MYALLOC_RUN" || die "$MYALLOC_RUN was not built"
 run=$MYALLOC_RUN
 MYALLOC_PRELOAD_LIB=$lib
