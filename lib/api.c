@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fastpath.h"
 #include "internal.h"
 
 #define NOINLINE __attribute__((noinline, cold))
@@ -41,7 +42,7 @@ static void *small_pop(struct heap *h, unsigned cls)
         return myalloc__heap_alloc_small_slow(h, cls);
     b = s->free;
     s->free = *(void **)b;
-    slab_block_set_live(s, slab_index_of(s, b), true);
+    slab_block_set_live(s, slab_index_of_block(s, b), true);
     s->in_use++;
     return b;
 }
@@ -103,27 +104,19 @@ static void *alloc(struct heap *h, size_t size, size_t alignment)
     return alloc_slow(size, alignment);
 }
 
-void *my_malloc(size_t size)
+void *myalloc__malloc_slow(size_t size)
 {
-    struct heap *h = myalloc__tls_heap;
-
-    if (likely(h != NULL && size <= SMALL_MAX)) {
-        unsigned cls = size_class_of(size);
-        struct slab *s = h->avail[cls];
-        if (likely(s != NULL && s->free != NULL)) {
-            void *b = s->free;
-            s->free = *(void **)b;
-            slab_block_set_live(s, slab_index_of(s, b), true);
-            s->in_use++;
-            counter_add(&h->counters.class_allocs[cls], 1);
-            counter_add(&h->counters.bytes_requested, size);
-            counter_add(&h->counters.calls_malloc, 1);
-            return b;
-        }
-    }
-    void *b = alloc(h, size, MIN_ALIGN);
+    void *b = alloc(myalloc__tls_heap, size, MIN_ALIGN);
     COUNT(myalloc__tls_heap, calls_malloc, 1);
     return b;
+}
+
+void *my_malloc(size_t size)
+{
+    void *b = fastpath_malloc(size);
+    if (likely(b != NULL))
+        return b;
+    return myalloc__malloc_slow(size);
 }
 
 /* --------------------------------------------------------------- free -- */
@@ -154,21 +147,28 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
     }
 }
 
-void myalloc__free(void *ptr, const char *fn)
+void myalloc__free_slow(void *ptr, const char *fn)
 {
     struct heap *h = myalloc__tls_heap;
     struct block_ref b;
 
-    if (ptr == NULL)
-        return;
     myalloc__block_find(ptr, fn, &b);
     free_found(h, ptr, &b, fn);
     COUNT(h, calls_free, 1);
 }
 
+void myalloc__free(void *ptr, const char *fn)
+{
+    if (ptr == NULL || likely(fastpath_free(ptr)))
+        return;
+    myalloc__free_slow(ptr, fn);
+}
+
 void my_free(void *ptr)
 {
-    myalloc__free(ptr, "my_free");
+    if (ptr == NULL || likely(fastpath_free(ptr)))
+        return;
+    myalloc__free_slow(ptr, "my_free");
 }
 
 /* ------------------------------------------------------- the others -- */

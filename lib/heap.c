@@ -274,7 +274,7 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
         if (s->free != NULL) {
             void *b = s->free;
             s->free = *(void **)b;
-            slab_block_set_live(s, slab_index_of(s, b), true);
+            slab_block_set_live(s, slab_index_of_block(s, b), true);
             s->in_use++;
             return b;
         }

@@ -32,6 +32,9 @@ static inline uint64_t counter_get(counter_t *c)
 }
 
 /* ---- api.c: the entry points; these take the name reports use -------- */
+/* Slow paths behind fastpath.h: any request; any non-NULL pointer. */
+MYALLOC_HIDDEN __attribute__((noinline, cold)) void *myalloc__malloc_slow(size_t size);
+MYALLOC_HIDDEN __attribute__((noinline, cold)) void myalloc__free_slow(void *ptr, const char *fn);
 MYALLOC_HIDDEN void myalloc__free(void *ptr, const char *fn);
 MYALLOC_HIDDEN void *myalloc__realloc(void *ptr, size_t size, const char *fn);
 MYALLOC_HIDDEN size_t myalloc__usable_size(const void *ptr, const char *fn);
@@ -105,7 +108,18 @@ MYALLOC_HIDDEN const char *myalloc__buddy_check(const struct region *r);
 
 /* ---- region.c: regions, arenas, and pointer -> metadata --------------- */
 MYALLOC_HIDDEN int myalloc__registry_init(void);
-MYALLOC_HIDDEN bool myalloc__chunk_registered(uintptr_t chunk);
+MYALLOC_HIDDEN extern _Atomic(_Atomic uint64_t *) myalloc__registry;
+/* Whether chunk (a REGION_SIZE-aligned address) is one of ours: two loads,
+ * safe for any address. */
+static inline bool chunk_registered(uintptr_t chunk)
+{
+    _Atomic uint64_t *bits = atomic_load_explicit(&myalloc__registry, memory_order_relaxed);
+    uint64_t i = chunk >> REGION_SHIFT;
+
+    if (unlikely(bits == NULL || i >= REGISTRY_CHUNKS))
+        return false;
+    return (atomic_load_explicit(&bits[i >> 6], memory_order_acquire) >> (i & 63)) & 1;
+}
 MYALLOC_HIDDEN void myalloc__chunk_register(uintptr_t chunk);
 MYALLOC_HIDDEN void myalloc__chunk_unregister(uintptr_t chunk);
 
@@ -151,6 +165,11 @@ static inline uint32_t slab_index_of(const struct slab *s, const void *p)
     if ((uintptr_t)idx * s->block_size != off || idx >= s->capacity)
         return UINT32_MAX;
     return idx;
+}
+/* Index of a block known to be one of the slab's (from its free list). */
+static inline uint32_t slab_index_of_block(const struct slab *s, const void *b)
+{
+    return (uint32_t)(((uint64_t)((uintptr_t)b - (uintptr_t)s->blocks) * s->reciprocal) >> 32);
 }
 static inline bool slab_block_live(struct slab *s, uint32_t idx)
 {

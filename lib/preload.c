@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fastpath.h"
 #include "internal.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -32,12 +33,17 @@ void *__libc_memalign(size_t alignment, size_t size);
 
 EXPORT void *malloc(size_t size)
 {
-    return my_malloc(size);
+    void *b = fastpath_malloc(size);
+    if (likely(b != NULL))
+        return b;
+    return myalloc__malloc_slow(size);
 }
 
 EXPORT void free(void *ptr)
 {
-    myalloc__free(ptr, "free");
+    if (ptr == NULL || likely(fastpath_free(ptr)))
+        return;
+    myalloc__free_slow(ptr, "free");
 }
 
 EXPORT void cfree(void *ptr)

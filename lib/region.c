@@ -19,10 +19,8 @@
 #include "internal.h"
 
 /* ------------------------------------------------------------ registry -- */
-#define ADDRESS_BITS 48
-#define REGISTRY_CHUNKS ((uint64_t)1 << (ADDRESS_BITS - REGION_SHIFT))
-
-static _Atomic(_Atomic uint64_t *) registry;
+_Atomic(_Atomic uint64_t *) myalloc__registry;
+#define registry myalloc__registry
 
 int myalloc__registry_init(void)
 {
@@ -32,16 +30,6 @@ int myalloc__registry_init(void)
         return err;
     atomic_store(&registry, (_Atomic uint64_t *)map);
     return 0;
-}
-
-bool myalloc__chunk_registered(uintptr_t chunk)
-{
-    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
-    uint64_t i = chunk >> REGION_SHIFT;
-
-    if (bits == NULL || i >= REGISTRY_CHUNKS)
-        return false;
-    return (atomic_load_explicit(&bits[i >> 6], memory_order_acquire) >> (i & 63)) & 1;
 }
 
 void myalloc__chunk_register(uintptr_t chunk)
@@ -341,7 +329,7 @@ const char *myalloc__arena_check(struct arena *a)
         problem = myalloc__buddy_check(r);
         if (problem == NULL && r->list_order != myalloc__buddy_largest_order(r))
             problem = "region listed under the wrong order";
-        if (problem == NULL && !myalloc__chunk_registered((uintptr_t)r))
+        if (problem == NULL && !chunk_registered((uintptr_t)r))
             problem = "region missing from the chunk registry";
     }
     pthread_mutex_unlock(&a->lock);
@@ -370,7 +358,7 @@ void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
     uintptr_t chunk = (p - 1) & ~(uintptr_t)REGION_MASK;
     const struct chunk_header *h;
 
-    if (!myalloc__chunk_registered(chunk))
+    if (!chunk_registered(chunk))
         myalloc__report_block(fn, ptr, PROBLEM_FOREIGN);
     h = (const struct chunk_header *)chunk;
     if (h->kind == CHUNK_HUGE) {

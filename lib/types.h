@@ -59,6 +59,10 @@
 #define SLAB_MAX_ORDER 4
 #define SLAB_MAX_BLOCKS ((PAGE_SIZE << SLAB_MAX_ORDER) / MIN_ALIGN)
 
+/* The chunk registry covers a 48-bit address space, a bit per chunk. */
+#define ADDRESS_BITS 48
+#define REGISTRY_CHUNKS ((uint64_t)1 << (ADDRESS_BITS - REGION_SHIFT))
+
 /* The largest request accepted at all, as for malloc: PTRDIFF_MAX. */
 #define REQUEST_MAX ((size_t)PTRDIFF_MAX)
 

@@ -276,7 +276,7 @@ START_TEST(test_arena_grows_and_releases_regions)
     for (unsigned i = 0; i < N; i++) {
         blocks[i] = myalloc__arena_alloc(&test_arena, 8, PAGE_USED); /* 1 MiB */
         ck_assert_ptr_nonnull(blocks[i]);
-        ck_assert(myalloc__chunk_registered((uintptr_t)region_of(blocks[i])));
+        ck_assert(chunk_registered((uintptr_t)region_of(blocks[i])));
     }
     /* 3 blocks of 1 MiB fit a region: the arena grew. */
     ck_assert_uint_ge(test_arena.regions, N / 3);

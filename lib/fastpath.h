@@ -1,0 +1,76 @@
+/* fastpath.h - the inline fast paths of malloc and free, shared by the
+ * my_* entry points (api.c) and the malloc family (preload.c) so that
+ * neither pays a call for the common case.
+ *
+ * Cost, malloc of <= 4 KiB with a free block in the thread's first slab of
+ * its class: a TLS load, the class computation, a pop, the live bit set,
+ * and three counter stores.  free of a block of this thread's slab: two
+ * loads for the registry, the page descriptor, the block index (a multiply),
+ * the live bit check and clear, a push, two counter stores.  No lock and
+ * no atomic read-modify-write in either; anything else falls through to the
+ * caller's slow path (return NULL / false). */
+#ifndef MYALLOC_FASTPATH_H
+#define MYALLOC_FASTPATH_H
+
+#include "internal.h"
+
+static inline void *fastpath_malloc(size_t size)
+{
+    struct heap *h = myalloc__tls_heap;
+
+    if (likely(h != NULL && size <= SMALL_MAX)) {
+        unsigned cls = size_class_of(size);
+        struct slab *s = h->avail[cls];
+        if (likely(s != NULL && s->free != NULL)) {
+            void *b = s->free;
+            s->free = *(void **)b;
+            slab_block_set_live(s, slab_index_of_block(s, b), true);
+            s->in_use++;
+            counter_add(&h->counters.class_allocs[cls], 1);
+            counter_add(&h->counters.bytes_requested, size);
+            counter_add(&h->counters.calls_malloc, 1);
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/* true when ptr (not NULL) was a live block of this thread's slabs and is
+ * now free; false leaves everything to the slow path, which also reports
+ * whatever is wrong with ptr. */
+static inline bool fastpath_free(void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t chunk = (p - 1) & ~(uintptr_t)REGION_MASK;
+    const struct region *r = (const struct region *)chunk;
+    uintptr_t page = (p - chunk) >> PAGE_SHIFT;
+    struct heap *h = myalloc__tls_heap;
+    const struct page_desc *d;
+    struct slab *s;
+    uint32_t idx;
+
+    if (unlikely(!chunk_registered(chunk) || r->hdr.kind != CHUNK_REGION || page >= REGION_PAGES))
+        return false;
+    d = &r->pages[page];
+    if (unlikely(d->kind != PAGE_SLAB))
+        return false;
+    s = (struct slab *)(chunk + ((uintptr_t)d->link.head << PAGE_SHIFT));
+    if (unlikely(s->owner != h))
+        return false;
+    idx = slab_index_of(s, ptr);
+    if (unlikely(idx == UINT32_MAX || !slab_block_live(s, idx)))
+        return false;
+    slab_block_set_live(s, idx, false);
+    *(void **)ptr = s->free;
+    s->free = ptr;
+    s->in_use--;
+    counter_add(&h->counters.class_frees[s->cls], 1);
+    counter_add(&h->counters.calls_free, 1);
+    /* An untracked slab, or an idle one that is not its class's last. */
+    if (unlikely(s->state != SLAB_LISTED ||
+                 (s->in_use == 0 && (h->avail[s->cls] != s || s->next != NULL))))
+        myalloc__heap_free_small_slow(h, s);
+    return true;
+}
+
+#endif /* MYALLOC_FASTPATH_H */
