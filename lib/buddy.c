@@ -120,7 +120,7 @@ unsigned myalloc__buddy_alloc(struct region *r, unsigned order, uint8_t kind)
     return page;
 }
 
-void myalloc__buddy_free(struct region *r, unsigned page)
+unsigned myalloc__buddy_free(struct region *r, unsigned page)
 {
     struct page_desc *d = &r->pages[page];
     unsigned order = d->order;
@@ -144,6 +144,7 @@ void myalloc__buddy_free(struct region *r, unsigned page)
      * whole: purged buddies absorbed here count as held again, which
      * overstates bytes_mapped, never the reverse. */
     free_list_push(r, page, order, false);
+    return page;
 }
 
 bool myalloc__buddy_grow(struct region *r, unsigned page, unsigned new_order)
@@ -214,6 +215,18 @@ size_t myalloc__buddy_purge(struct region *r, int *err)
         }
     }
     return purged;
+}
+
+size_t myalloc__buddy_purge_block(struct region *r, unsigned page)
+{
+    struct page_desc *d = &r->pages[page];
+
+    if (d->kind != PAGE_FREE || d->purged ||
+        myalloc__os_purge(page_addr(r, page), PAGE_SIZE << d->order) != 0)
+        return 0;
+    d->purged = 1;
+    r->purged_pages += 1u << d->order;
+    return (size_t)1 << d->order;
 }
 
 const char *myalloc__buddy_check(const struct region *r)

@@ -93,7 +93,8 @@ MYALLOC_HIDDEN unsigned myalloc__class_for_aligned(size_t size, size_t alignment
 MYALLOC_HIDDEN void myalloc__buddy_init(struct region *r);
 /* First page of a block of this order marked kind, or PAGE_NONE. */
 MYALLOC_HIDDEN unsigned myalloc__buddy_alloc(struct region *r, unsigned order, uint8_t kind);
-MYALLOC_HIDDEN void myalloc__buddy_free(struct region *r, unsigned page);
+/* Frees the block at page, merging; returns the merged block's head. */
+MYALLOC_HIDDEN unsigned myalloc__buddy_free(struct region *r, unsigned page);
 MYALLOC_HIDDEN bool myalloc__buddy_grow(struct region *r, unsigned page, unsigned new_order);
 MYALLOC_HIDDEN void myalloc__buddy_shrink(struct region *r, unsigned page, unsigned new_order);
 MYALLOC_HIDDEN int myalloc__buddy_largest_order(const struct region *r);
@@ -101,6 +102,9 @@ MYALLOC_HIDDEN unsigned myalloc__buddy_free_count(const struct region *r, unsign
 /* Purges every free block not yet purged; returns the pages purged and
  * stores the errno of a refused purge in *err (left alone otherwise). */
 MYALLOC_HIDDEN size_t myalloc__buddy_purge(struct region *r, int *err);
+/* Purges the free block at page unless it is already; returns the pages
+ * purged (0 when the OS refused). */
+MYALLOC_HIDDEN size_t myalloc__buddy_purge_block(struct region *r, unsigned page);
 MYALLOC_HIDDEN bool myalloc__buddy_is_empty(const struct region *r);
 /* Checks every invariant; returns NULL or a description of the first
  * violation. */

@@ -94,14 +94,29 @@ static void arena_relist(struct arena *a, struct region *r)
     }
 }
 
-/* bytes_mapped follows the region's purged pages: pages leaving the purged
- * state are held again, pages entering it are given back. */
-static void region_account_purge(const struct region *r, uint32_t purged_before)
+/* What an operation on a region changes in the accounts: taken before it
+ * (region_mark), settled after it (region_settle). */
+struct region_mark {
+    uint32_t purged; /* r->purged_pages */
+    uint32_t dirty;  /* free pages not purged */
+};
+
+static struct region_mark region_mark(const struct region *r)
 {
-    if (r->purged_pages < purged_before)
-        myalloc__stats_mapped((size_t)(purged_before - r->purged_pages) << PAGE_SHIFT, 0);
-    else if (r->purged_pages > purged_before)
-        myalloc__stats_mapped(0, (size_t)(r->purged_pages - purged_before) << PAGE_SHIFT);
+    struct region_mark m = { r->purged_pages, r->free_pages - r->purged_pages };
+    return m;
+}
+
+/* bytes_mapped follows the region's purged pages (pages leaving the purged
+ * state are held again, pages entering it are given back), and the arena's
+ * dirty count its free pages not purged. */
+static void region_settle(struct arena *a, const struct region *r, struct region_mark m)
+{
+    if (r->purged_pages < m.purged)
+        myalloc__stats_mapped((size_t)(m.purged - r->purged_pages) << PAGE_SHIFT, 0);
+    else if (r->purged_pages > m.purged)
+        myalloc__stats_mapped(0, (size_t)(r->purged_pages - m.purged) << PAGE_SHIFT);
+    a->dirty_pages = a->dirty_pages - m.dirty + (r->free_pages - r->purged_pages);
 }
 
 static struct region *region_create(struct arena *a)
@@ -123,6 +138,7 @@ static struct region *region_create(struct arena *a)
     r->arena = a;
     r->list_order = -1;
     myalloc__buddy_init(r);
+    a->dirty_pages += r->free_pages;
     r->all_next = a->all;
     if (a->all != NULL)
         a->all->all_prev = r;
@@ -138,6 +154,7 @@ static int region_destroy(struct arena *a, struct region *r)
 {
     size_t held = REGION_SIZE - ((size_t)r->purged_pages << PAGE_SHIFT);
 
+    a->dirty_pages -= r->free_pages - r->purged_pages;
     r->free_mask = 0;
     arena_relist(a, r);
     if (r->all_prev != NULL)
@@ -167,20 +184,20 @@ static void region_after_free(struct arena *a, struct region *r)
         (void)region_destroy(a, r);
         return;
     }
-    uint32_t before = r->purged_pages;
+    struct region_mark m = region_mark(r);
     int err = 0;
     a->empty = r;
     /* A refused purge leaves the pages held and counted as held. */
     (void)myalloc__buddy_purge(r, &err);
-    region_account_purge(r, before);
+    region_settle(a, r, m);
     arena_relist(a, r);
 }
 
 void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
 {
     struct region *r = NULL;
+    struct region_mark m;
     unsigned page;
-    uint32_t before;
 
     pthread_mutex_lock(&a->lock);
     for (unsigned o = order; o < BUDDY_ORDERS && r == NULL; o++)
@@ -189,11 +206,11 @@ void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
         pthread_mutex_unlock(&a->lock);
         return NULL;
     }
-    before = r->purged_pages;
+    m = region_mark(r);
     page = myalloc__buddy_alloc(r, order, kind);
     if (page == PAGE_NONE)
         myalloc__report_internal("arena list names a region without a fitting block");
-    region_account_purge(r, before);
+    region_settle(a, r, m);
     if (a->empty == r)
         a->empty = NULL;
     arena_relist(a, r);
@@ -222,21 +239,37 @@ static unsigned used_block_page(struct region *r, void *ptr, const char *fn)
     myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
 }
 
+/* Frees the block at page (arena lock held).  Once the arena holds more
+ * than DIRTY_LIMIT_PAGES of free pages not purged, a freed block that
+ * merged into 64 KiB or more is purged at once: memory a program lets go
+ * of goes back to the OS without waiting for my_trim, while small and
+ * recent frees stay cheap to reuse. */
+#define DIRTY_LIMIT_PAGES ((size_t)(16 << 20) >> PAGE_SHIFT)
+#define PURGE_MIN_ORDER 4
+
+static void region_free_block(struct arena *a, struct region *r, unsigned page)
+{
+    struct region_mark m = region_mark(r);
+    unsigned head = myalloc__buddy_free(r, page);
+
+    if (a->dirty_pages + (r->free_pages - r->purged_pages) - m.dirty > DIRTY_LIMIT_PAGES &&
+        r->pages[head].order >= PURGE_MIN_ORDER)
+        (void)myalloc__buddy_purge_block(r, head);
+    region_settle(a, r, m);
+    region_after_free(a, r);
+}
+
 void myalloc__arena_free_used(struct region *r, void *ptr, const char *fn)
 {
     struct arena *a = r->arena;
     unsigned page, order;
-    uint32_t before;
 
     pthread_mutex_lock(&a->lock);
     page = used_block_page(r, ptr, fn);
     order = r->pages[page].order;
-    before = r->purged_pages;
-    myalloc__buddy_free(r, page);
-    region_account_purge(r, before);
     a->blocks_used[order]--;
     a->bytes_used -= PAGE_SIZE << order;
-    region_after_free(a, r);
+    region_free_block(a, r, page);
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -244,34 +277,29 @@ void myalloc__arena_free_slab(struct region *r, void *slab_start)
 {
     struct arena *a = r->arena;
     unsigned page = page_of(r, slab_start);
-    unsigned order = r->pages[page].order;
-    uint32_t before;
 
     pthread_mutex_lock(&a->lock);
-    before = r->purged_pages;
-    myalloc__buddy_free(r, page);
-    region_account_purge(r, before);
-    a->blocks_slab[order]--;
-    region_after_free(a, r);
+    a->blocks_slab[r->pages[page].order]--;
+    region_free_block(a, r, page);
     pthread_mutex_unlock(&a->lock);
 }
 
 bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order, const char *fn)
 {
     struct arena *a = r->arena;
+    struct region_mark m;
     unsigned page, order;
-    uint32_t before;
     bool done = true;
 
     pthread_mutex_lock(&a->lock);
     page = used_block_page(r, ptr, fn);
     order = r->pages[page].order;
-    before = r->purged_pages;
+    m = region_mark(r);
     if (new_order < order)
         myalloc__buddy_shrink(r, page, new_order);
     else if (new_order > order)
         done = myalloc__buddy_grow(r, page, new_order);
-    region_account_purge(r, before);
+    region_settle(a, r, m);
     if (done && new_order != order) {
         a->blocks_used[order]--;
         a->blocks_used[new_order]++;
@@ -293,9 +321,9 @@ int myalloc__arena_trim(struct arena *a)
             err = e;
     }
     for (struct region *r = a->all; r != NULL; r = r->all_next) {
-        uint32_t before = r->purged_pages;
+        struct region_mark m = region_mark(r);
         (void)myalloc__buddy_purge(r, &err);
-        region_account_purge(r, before);
+        region_settle(a, r, m);
     }
     pthread_mutex_unlock(&a->lock);
     return err;
@@ -323,8 +351,13 @@ void myalloc__arena_add_stats(struct arena *a, struct my_stats *st)
 const char *myalloc__arena_check(struct arena *a)
 {
     const char *problem = NULL;
+    size_t dirty = 0;
 
     pthread_mutex_lock(&a->lock);
+    for (struct region *r = a->all; r != NULL; r = r->all_next)
+        dirty += r->free_pages - r->purged_pages;
+    if (dirty != a->dirty_pages)
+        problem = "arena dirty page count disagrees with its regions";
     for (struct region *r = a->all; r != NULL && problem == NULL; r = r->all_next) {
         problem = myalloc__buddy_check(r);
         if (problem == NULL && r->list_order != myalloc__buddy_largest_order(r))

@@ -148,7 +148,8 @@ struct arena {
     size_t blocks_free[BUDDY_ORDERS];
     size_t blocks_used[BUDDY_ORDERS];
     size_t blocks_slab[BUDDY_ORDERS];
-    size_t bytes_used; /* usable bytes of caller buddy blocks */
+    size_t bytes_used;  /* usable bytes of caller buddy blocks */
+    size_t dirty_pages; /* free pages not purged, in all its regions */
     unsigned index;
 };
 

@@ -295,6 +295,43 @@ START_TEST(test_arena_grows_and_releases_regions)
 }
 END_TEST
 
+/* Past the arena's dirty limit, large freed blocks go back to the OS at
+ * once, without my_trim; below it they stay for reuse. */
+START_TEST(test_arena_purges_past_dirty_limit)
+{
+    enum { N = 60 };
+    void *blocks[N];
+    size_t purged = 0, freed = 0;
+
+    arena_setup();
+    for (unsigned i = 0; i < N; i++) {
+        blocks[i] = myalloc__arena_alloc(&test_arena, 8, PAGE_USED); /* 1 MiB */
+        ck_assert_ptr_nonnull(blocks[i]);
+    }
+    /* Free two of every three: every region keeps one block, so none
+     * falls empty, and 40 MiB of free blocks pile up. */
+    for (unsigned i = 0; i < N; i++) {
+        if (i % 3 == 0)
+            continue;
+        myalloc__arena_free_used(region_of(blocks[i]), blocks[i], "test");
+        freed += 256;
+        if (freed <= (16 << 20) / PAGE_SIZE)
+            ck_assert_uint_eq(test_arena.dirty_pages >= freed, 1);
+    }
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    for (struct region *r = test_arena.all; r != NULL; r = r->all_next)
+        purged += r->purged_pages;
+    ck_assert_uint_ge(purged, freed - (16 << 20) / PAGE_SIZE - 256);
+    ck_assert_uint_le(test_arena.dirty_pages, (16 << 20) / PAGE_SIZE + 256 * 3 * N);
+    for (unsigned i = 0; i < N; i += 3)
+        myalloc__arena_free_used(region_of(blocks[i]), blocks[i], "test");
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    myalloc__arena_trim(&test_arena);
+    ck_assert_uint_eq(test_arena.regions, 0);
+    ck_assert_uint_eq(test_arena.dirty_pages, 0);
+}
+END_TEST
+
 START_TEST(test_arena_resize)
 {
     arena_setup();
@@ -387,6 +424,7 @@ static Suite *buddy_suite(void)
     suite_add_tcase(s, tc);
     tcase_add_test(ta, test_arena_grows_and_releases_regions);
     tcase_add_test(ta, test_arena_resize);
+    tcase_add_test(ta, test_arena_purges_past_dirty_limit);
     tcase_add_test(ta, test_os_enomem);
     tcase_add_test(ta, test_trim_reports_refused_purge);
     suite_add_tcase(s, ta);
