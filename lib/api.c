@@ -215,8 +215,9 @@ void *my_calloc(size_t nmemb, size_t size)
     COUNT(h, calls_calloc, 1);
     if (p == NULL)
         return NULL;
-    /* Huge blocks are fresh mappings, zero already. */
-    if (total > BUDDY_MAX_REQUEST)
+    /* A fresh huge mapping is zero already; a reused one is not. */
+    if (total > BUDDY_MAX_REQUEST &&
+        ((struct huge *)(((uintptr_t)p - 1) & ~(uintptr_t)REGION_MASK))->zeroed)
         return p;
     memset(p, 0, total);
     return p;
@@ -335,6 +336,7 @@ int my_trim(void)
     if (myalloc__init() != 0)
         return 0; /* nothing was ever mapped */
     myalloc__heaps_trim(h);
+    (void)myalloc__huge_trim();
     for (unsigned i = 0; i < myalloc__narenas; i++) {
         int e = myalloc__arena_trim(&myalloc__arenas[i]);
         if (e != 0)

@@ -6,7 +6,16 @@
  * the next page (or at the alignment asked for, if larger), so the block
  * is page-aligned and its usable size is the request rounded up to a page.
  * For alignments of a region or more, the header takes a whole leading
- * chunk: the block starts at the next chunk. */
+ * chunk: the block starts at the next chunk.
+ *
+ * A few freed mappings (HUGE_CACHE_SLOTS, HUGE_CACHE_BYTES in all, each at
+ * most HUGE_CACHE_MAX) are kept, pages resident, for the next huge request
+ * that fits: a program that allocates and frees large buffers in a loop
+ * then pays neither mmap nor a page fault per page (measured on bench/'s
+ * calloc_aligned and realloc_growth, where faults were most of the time).
+ * A cached mapping is unregistered, so freeing its old pointer again is
+ * still reported; my_trim and fork's child empty nothing but the cache's
+ * use. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +29,13 @@ static _Atomic size_t huge_bytes;
  * move with it when mremap moves it. */
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct huge *huge_list;
+
+#define HUGE_CACHE_SLOTS 8
+#define HUGE_CACHE_BYTES ((size_t)32 << 20)
+#define HUGE_CACHE_MAX ((size_t)8 << 20)
+static struct huge *huge_cache[HUGE_CACHE_SLOTS]; /* under huge_lock */
+static size_t huge_cache_bytes;
+static struct huge *huge_cache_take(size_t map_size);
 
 static void huge_link(struct huge *h)
 {
@@ -113,35 +129,136 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
         alignment = MIN_ALIGN;
     huge_placement(alignment, &offset, &map_align, &skew);
     map_size = huge_map_size(offset, size);
-    if (map_size == 0 || myalloc__os_map_aligned(map_size, map_align, skew, NULL, &mem) != 0) {
+    if (map_size == 0) {
         errno = ENOMEM;
         return NULL;
     }
-    h = mem;
+    h = offset == PAGE_SIZE ? huge_cache_take(map_size) : NULL;
+    /* A cached mapping is counted in bytes_mapped already. */
+    size_t mapped_before = h != NULL ? h->map_size : 0;
+    if (h == NULL) {
+        if (myalloc__os_map_aligned(map_size, map_align, skew, NULL, &mem) != 0) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        h = mem;
+        h->zeroed = true;
+        h->map_size = map_size;
+    }
     h->hdr.magic = CHUNK_MAGIC;
     h->hdr.kind = CHUNK_HUGE;
-    h->map_size = map_size;
     h->user_offset = offset;
-    h->usable = map_size - offset;
+    h->usable = h->map_size - offset;
     h->alignment = alignment;
     atomic_fetch_add(&huge_count, 1);
-    huge_account(h, 0, 0);
+    huge_account(h, 0, mapped_before);
     huge_link(h);
     myalloc__chunk_register((uintptr_t)h);
     return huge_block(h);
 }
 
-void myalloc__huge_free(struct huge *h)
+/* The smallest cached mapping of at least map_size bytes, trimmed to
+ * map_size when it is more than a quarter larger; NULL if none. */
+static struct huge *huge_cache_take(size_t map_size)
+{
+    struct huge *h = NULL;
+    unsigned best = HUGE_CACHE_SLOTS;
+
+    pthread_mutex_lock(&huge_lock);
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        struct huge *c = huge_cache[i];
+        if (c != NULL && c->map_size >= map_size &&
+            (best == HUGE_CACHE_SLOTS || c->map_size < huge_cache[best]->map_size))
+            best = i;
+    }
+    if (best < HUGE_CACHE_SLOTS) {
+        h = huge_cache[best];
+        huge_cache[best] = NULL;
+        huge_cache_bytes -= h->map_size;
+    }
+    pthread_mutex_unlock(&huge_lock);
+    if (h != NULL && h->map_size - map_size > map_size / 4 &&
+        myalloc__os_unmap((char *)h + map_size, h->map_size - map_size) == 0) {
+        myalloc__stats_mapped(0, h->map_size - map_size);
+        h->map_size = map_size;
+    }
+    if (h != NULL)
+        h->zeroed = false;
+    return h;
+}
+
+/* Keeps h for reuse if it fits the cache, pushing out the oldest entries;
+ * returns what must be unmapped (h itself, or NULL). */
+static struct huge *huge_cache_put(struct huge *h, struct huge *evicted[HUGE_CACHE_SLOTS])
+{
+    static unsigned next; /* round robin: the slot written longest ago */
+
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++)
+        evicted[i] = NULL;
+    if (h->user_offset != PAGE_SIZE || h->map_size > HUGE_CACHE_MAX)
+        return h;
+    pthread_mutex_lock(&huge_lock);
+    /* Slot next is the oldest; evict from there on until h fits. */
+    for (unsigned n = 0; n < 2 * HUGE_CACHE_SLOTS; n++) {
+        bool room = huge_cache_bytes + h->map_size <= HUGE_CACHE_BYTES;
+        if (room && huge_cache[next] == NULL)
+            break;
+        if (huge_cache[next] != NULL) {
+            evicted[next] = huge_cache[next];
+            huge_cache_bytes -= huge_cache[next]->map_size;
+            huge_cache[next] = NULL;
+        } else {
+            next = (next + 1) % HUGE_CACHE_SLOTS;
+        }
+    }
+    huge_cache[next] = h;
+    huge_cache_bytes += h->map_size;
+    next = (next + 1) % HUGE_CACHE_SLOTS;
+    pthread_mutex_unlock(&huge_lock);
+    return NULL;
+}
+
+static void huge_unmap(struct huge *h)
 {
     size_t map_size = h->map_size;
+
+    myalloc__stats_mapped(0, map_size);
+    h->hdr.magic = 0;
+    (void)myalloc__os_unmap(h, map_size);
+}
+
+void myalloc__huge_free(struct huge *h)
+{
+    struct huge *evicted[HUGE_CACHE_SLOTS], *gone;
 
     myalloc__chunk_unregister((uintptr_t)h);
     huge_unlink(h);
     atomic_fetch_sub(&huge_count, 1);
     atomic_fetch_sub(&huge_bytes, h->usable);
-    myalloc__stats_mapped(0, map_size);
     h->hdr.magic = 0;
-    (void)myalloc__os_unmap(h, map_size);
+    gone = huge_cache_put(h, evicted);
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++)
+        if (evicted[i] != NULL)
+            huge_unmap(evicted[i]);
+    if (gone != NULL)
+        huge_unmap(gone);
+}
+
+int myalloc__huge_trim(void)
+{
+    struct huge *cached[HUGE_CACHE_SLOTS];
+
+    pthread_mutex_lock(&huge_lock);
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
+        cached[i] = huge_cache[i];
+        huge_cache[i] = NULL;
+    }
+    huge_cache_bytes = 0;
+    pthread_mutex_unlock(&huge_lock);
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++)
+        if (cached[i] != NULL)
+            huge_unmap(cached[i]);
+    return 0;
 }
 
 void *myalloc__huge_resize(struct huge *h, size_t size)

@@ -221,6 +221,8 @@ MYALLOC_HIDDEN extern struct heap_counters myalloc__orphan_counters;
 /* ---- huge.c: blocks mapped on their own -------------------------------- */
 MYALLOC_HIDDEN void *myalloc__huge_alloc(size_t size, size_t alignment);
 MYALLOC_HIDDEN void myalloc__huge_free(struct huge *h);
+/* Unmaps the mappings kept for reuse. */
+MYALLOC_HIDDEN int myalloc__huge_trim(void);
 /* Resized block (maybe moved), or NULL with errno; h is intact on NULL. */
 MYALLOC_HIDDEN void *myalloc__huge_resize(struct huge *h, size_t size);
 static inline void *huge_block(struct huge *h) { return (char *)h + h->user_offset; }

@@ -127,6 +127,7 @@ struct region {
     uint16_t free_count[BUDDY_ORDERS]; /* blocks on each free list */
     uint32_t free_pages;              /* pages in free blocks */
     uint32_t purged_pages;            /* pages of free blocks given back */
+    bool spare;                       /* entirely free, kept for reuse */
     struct page_desc pages[REGION_PAGES];
 };
 
@@ -143,7 +144,7 @@ struct arena {
     pthread_mutex_t lock;
     struct region *by_order[BUDDY_ORDERS]; /* by largest free order */
     struct region *all;
-    struct region *empty; /* at most one fully free region kept, purged */
+    size_t spares;        /* regions kept although entirely free */
     size_t regions;
     size_t blocks_free[BUDDY_ORDERS];
     size_t blocks_used[BUDDY_ORDERS];
@@ -238,6 +239,7 @@ struct huge {
     size_t user_offset; /* block start - header address */
     size_t usable;
     size_t alignment;   /* as requested, >= MIN_ALIGN */
+    bool zeroed;        /* fresh from the OS: reads as zero */
 };
 
 /* The header has the block's first page to itself. */
