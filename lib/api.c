@@ -134,7 +134,7 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
             if (unlikely(s->in_use == 0 || s->state != SLAB_LISTED))
                 myalloc__heap_free_small_slow(h, s);
         } else {
-            myalloc__heap_free_remote(s, ptr, b->index, fn);
+            myalloc__heap_free_remote(s, ptr);
         }
         break;
     }

@@ -319,12 +319,10 @@ static void heap_return_slab(struct heap *h, struct slab *s)
     }
 }
 
-void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx, const char *fn)
+void myalloc__heap_free_remote(struct slab *s, void *p)
 {
     uintptr_t old = atomic_load_explicit(&s->xfree, memory_order_relaxed);
 
-    (void)idx;
-    (void)fn;
     /* acq_rel: the block's link is published to the collector, and a FULL
      * flag read here carries the owner's last writes to the slab (the
      * notifier writes returned_next next). */

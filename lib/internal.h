@@ -204,8 +204,9 @@ MYALLOC_HIDDEN extern __thread struct heap *myalloc__tls_heap
 MYALLOC_HIDDEN struct heap *myalloc__heap_acquire(void);
 MYALLOC_HIDDEN void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls);
 MYALLOC_HIDDEN void myalloc__heap_free_small_slow(struct heap *h, struct slab *s);
-MYALLOC_HIDDEN void myalloc__heap_free_remote(struct slab *s, void *p, uint32_t idx,
-                                              const char *fn);
+/* Frees block p of another heap's slab s: one compare-and-swap (checked
+ * for a double free when the owner collects it). */
+MYALLOC_HIDDEN void myalloc__heap_free_remote(struct slab *s, void *p);
 /* Releases the idle slabs of h (may be NULL) and of abandoned heaps. */
 MYALLOC_HIDDEN void myalloc__heaps_trim(struct heap *h);
 /* Adds every heap's counters, and the orphans', to sum. */
