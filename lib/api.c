@@ -52,6 +52,7 @@ static void *small_alloc(struct heap *h, unsigned cls, size_t size)
     void *b = small_pop(h, cls);
     if (likely(b != NULL)) {
         counter_add(&h->counters.class_allocs[cls], 1);
+        counter_add(&h->counters.small_allocs_slow, 1);
         counter_add(&h->counters.bytes_requested, size);
     }
     return b;
@@ -131,6 +132,7 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
             s->free = ptr;
             s->in_use--;
             counter_add(&h->counters.class_frees[s->cls], 1);
+            counter_add(&h->counters.small_frees_slow, 1);
             if (unlikely(s->in_use == 0 || s->state != SLAB_LISTED))
                 myalloc__heap_free_small_slow(h, s);
         } else {

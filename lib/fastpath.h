@@ -4,9 +4,10 @@
  *
  * Cost, malloc of <= 4 KiB with a free block in the thread's first slab of
  * its class: a TLS load, the class computation, a pop, the live bit set,
- * and three counter stores.  free of a block of this thread's slab: two
+ * and two counter stores.  free of a block of this thread's slab: two
  * loads for the registry, the page descriptor, the block index (a multiply),
- * the live bit check and clear, a push, two counter stores.  No lock and
+ * the live bit check and clear, a push, one counter store (the call
+ * counters are derived, see struct heap_counters).  No lock and
  * no atomic read-modify-write in either; anything else falls through to the
  * caller's slow path (return NULL / false). */
 #ifndef MYALLOC_FASTPATH_H
@@ -28,7 +29,6 @@ static inline void *fastpath_malloc(size_t size)
             s->in_use++;
             counter_add(&h->counters.class_allocs[cls], 1);
             counter_add(&h->counters.bytes_requested, size);
-            counter_add(&h->counters.calls_malloc, 1);
             return b;
         }
     }
@@ -65,7 +65,6 @@ static inline bool fastpath_free(void *ptr)
     s->free = ptr;
     s->in_use--;
     counter_add(&h->counters.class_frees[s->cls], 1);
-    counter_add(&h->counters.calls_free, 1);
     /* An untracked slab, or an idle one that is not its class's last. */
     if (unlikely(s->state != SLAB_LISTED ||
                  (s->in_use == 0 && (h->avail[s->cls] != s || s->next != NULL))))

@@ -109,8 +109,10 @@ static void slab_release(struct heap *h, struct slab *s)
 static void slab_collect(struct heap *h, struct slab *s)
 {
     uint32_t n = myalloc__slab_collect(s);
-    if (n != 0)
+    if (n != 0) {
         counter_add(&h->counters.class_frees[s->cls], n);
+        counter_add(&h->counters.small_frees_slow, n);
+    }
 }
 
 /* A listed slab with nothing handed out goes back to the buddy system,

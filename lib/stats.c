@@ -70,11 +70,22 @@ static void stats_collect(struct my_stats *st)
     if (st->peak_bytes_mapped < st->bytes_mapped)
         st->peak_bytes_mapped = st->bytes_mapped;
 
-    st->calls_malloc = counter_get(&c.calls_malloc);
+    /* The fast paths' calls, derived (see struct heap_counters). */
+    uint64_t small_allocs = 0, small_frees = 0;
+    for (unsigned cls = 0; cls < SIZE_CLASSES; cls++) {
+        small_allocs += counter_get(&c.class_allocs[cls]);
+        small_frees += counter_get(&c.class_frees[cls]);
+    }
+    uint64_t allocs_slow = counter_get(&c.small_allocs_slow);
+    uint64_t frees_slow = counter_get(&c.small_frees_slow);
+    /* Another thread's counters may move between two reads. */
+    st->calls_malloc = counter_get(&c.calls_malloc) +
+                       (small_allocs > allocs_slow ? small_allocs - allocs_slow : 0);
     st->calls_calloc = counter_get(&c.calls_calloc);
     st->calls_realloc = counter_get(&c.calls_realloc);
     st->calls_aligned = counter_get(&c.calls_aligned);
-    st->calls_free = counter_get(&c.calls_free);
+    st->calls_free = counter_get(&c.calls_free) +
+                     (small_frees > frees_slow ? small_frees - frees_slow : 0);
     st->calls_trim = counter_get(&c.calls_trim);
 
     st->bytes_requested_total = counter_get(&c.bytes_requested);

@@ -210,9 +210,16 @@ enum heap_state {
  * store, no read-modify-write) and read by my_stats_get(). */
 typedef _Atomic uint64_t counter_t;
 
+/* The fast paths count only class_allocs/class_frees (and the bytes
+ * requested); the malloc and free calls they serve are derived: all small
+ * allocations and frees, less those counted as not made there
+ * (small_allocs_slow, small_frees_slow), plus calls_malloc/calls_free,
+ * which the slow paths count. */
 struct heap_counters {
     counter_t calls_malloc, calls_calloc, calls_realloc, calls_aligned;
     counter_t calls_free, calls_trim;
+    counter_t small_allocs_slow; /* small blocks not from fastpath_malloc */
+    counter_t small_frees_slow;  /* small frees not by fastpath_free */
     counter_t bytes_requested;   /* all kinds */
     counter_t bytes_rounded_big; /* usable bytes of buddy and huge blocks */
     counter_t class_allocs[SIZE_CLASSES];
