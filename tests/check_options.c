@@ -1153,21 +1153,7 @@ END_TEST
 
 START_TEST(test_json_errors)
 {
-    FILE *f;
-
-    errno = 0;
-    ck_assert_int_eq(my_stats_print_json(NULL), -1);
-    ck_assert_int_eq(errno, EINVAL);
-
-    /* A write that fails: the call says so, with the write's errno. */
-    f = fopen("/dev/full", "w");
-    if (f != NULL) {
-        setvbuf(f, NULL, _IONBF, 0);
-        errno = 0;
-        ck_assert_int_eq(my_stats_print_json(f), -1);
-        ck_assert_int_eq(errno, ENOSPC);
-        fclose(f);
-    }
+    tu_check_writer_errors(my_stats_print_json);
 }
 END_TEST
 
@@ -1230,19 +1216,7 @@ END_TEST
 
 START_TEST(test_heatmap_errors)
 {
-    FILE *f;
-
-    errno = 0;
-    ck_assert_int_eq(my_heatmap_write(NULL), -1);
-    ck_assert_int_eq(errno, EINVAL);
-    f = fopen("/dev/full", "w");
-    if (f != NULL) {
-        setvbuf(f, NULL, _IONBF, 0);
-        errno = 0;
-        ck_assert_int_eq(my_heatmap_write(f), -1);
-        ck_assert_int_eq(errno, ENOSPC);
-        fclose(f);
-    }
+    tu_check_writer_errors(my_heatmap_write);
 }
 END_TEST
 

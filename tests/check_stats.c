@@ -443,21 +443,7 @@ END_TEST
 
 START_TEST(test_print_errors)
 {
-    FILE *f;
-
-    errno = 0;
-    ck_assert_int_eq(my_stats_print(NULL), -1);
-    ck_assert_int_eq(errno, EINVAL);
-
-    /* A write that fails: the call says so, with the write's errno. */
-    f = fopen("/dev/full", "w");
-    if (f != NULL) {
-        setvbuf(f, NULL, _IONBF, 0);
-        errno = 0;
-        ck_assert_int_eq(my_stats_print(f), -1);
-        ck_assert_int_eq(errno, ENOSPC);
-        fclose(f);
-    }
+    tu_check_writer_errors(my_stats_print);
 }
 END_TEST
 

@@ -418,6 +418,25 @@ static inline void tu_abort_line(char *buf, size_t size, const char *func,
     snprintf(buf, size, "myalloc: %s(%p): %s", func, ptr, problem);
 }
 
+/* The error cases every report writer shares: NULL gives -1 with EINVAL,
+ * and a failing write (/dev/full, unbuffered) gives -1 with its errno. */
+static inline void tu_check_writer_errors(int (*writer)(FILE *))
+{
+    FILE *f;
+
+    errno = 0;
+    ck_assert_int_eq(writer(NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    f = fopen("/dev/full", "w");
+    if (f != NULL) {
+        setvbuf(f, NULL, _IONBF, 0);
+        errno = 0;
+        ck_assert_int_eq(writer(f), -1);
+        ck_assert_int_eq(errno, ENOSPC);
+        fclose(f);
+    }
+}
+
 /* Run a suite in Check's fork mode; the exit status of a test program. */
 static inline int tu_run_suite(Suite *s)
 {
