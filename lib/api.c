@@ -36,15 +36,10 @@ static unsigned buddy_order_for(size_t n)
 static void *small_pop(struct heap *h, unsigned cls)
 {
     struct slab *s = h->avail[cls];
-    void *b;
 
     if (unlikely(s == NULL || s->free == NULL))
         return myalloc__heap_alloc_small_slow(h, cls);
-    b = s->free;
-    s->free = *(void **)b;
-    slab_block_set_live(s, slab_index_of_block(s, b), true);
-    s->in_use++;
-    return b;
+    return slab_pop(s);
 }
 
 static void *small_alloc(struct heap *h, unsigned cls, size_t size)
@@ -114,10 +109,7 @@ void *myalloc__malloc_slow(size_t size)
 
 void *my_malloc(size_t size)
 {
-    void *b = fastpath_malloc(size);
-    if (likely(b != NULL))
-        return b;
-    return myalloc__malloc_slow(size);
+    return entry_malloc(size);
 }
 
 /* --------------------------------------------------------------- free -- */
@@ -159,18 +151,9 @@ void myalloc__free_slow(void *ptr, const char *fn)
     COUNT(h, calls_free, 1);
 }
 
-void myalloc__free(void *ptr, const char *fn)
-{
-    if (ptr == NULL || likely(fastpath_free(ptr)))
-        return;
-    myalloc__free_slow(ptr, fn);
-}
-
 void my_free(void *ptr)
 {
-    if (ptr == NULL || likely(fastpath_free(ptr)))
-        return;
-    myalloc__free_slow(ptr, "my_free");
+    entry_free(ptr, "my_free");
 }
 
 /* ------------------------------------------------------- the others -- */

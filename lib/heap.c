@@ -273,13 +273,8 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
             myalloc__slab_refill(s);
         if (s->free == NULL)
             slab_collect(h, s);
-        if (s->free != NULL) {
-            void *b = s->free;
-            s->free = *(void **)b;
-            slab_block_set_live(s, slab_index_of_block(s, b), true);
-            s->in_use++;
-            return b;
-        }
+        if (s->free != NULL)
+            return slab_pop(s);
         /* Exhausted: stop tracking it until a free brings it back. */
         slab_list_remove(h, s);
         if (s->return_pending)

@@ -35,7 +35,6 @@ static inline uint64_t counter_get(counter_t *c)
 /* Slow paths behind fastpath.h: any request; any non-NULL pointer. */
 MYALLOC_HIDDEN __attribute__((noinline, cold)) void *myalloc__malloc_slow(size_t size);
 MYALLOC_HIDDEN __attribute__((noinline, cold)) void myalloc__free_slow(void *ptr, const char *fn);
-MYALLOC_HIDDEN void myalloc__free(void *ptr, const char *fn);
 MYALLOC_HIDDEN void *myalloc__realloc(void *ptr, size_t size, const char *fn);
 MYALLOC_HIDDEN size_t myalloc__usable_size(const void *ptr, const char *fn);
 /* alignment: a power of two. */
@@ -185,6 +184,16 @@ static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
     uint64_t bit = (uint64_t)1 << (idx & 63);
     atomic_store_explicit(&s->live[idx >> 6], live ? (w | bit) : (w & ~bit),
                           memory_order_relaxed);
+}
+/* Takes the first block off a slab's free list (not empty) and marks it
+ * handed out. */
+static inline void *slab_pop(struct slab *s)
+{
+    void *b = s->free;
+    s->free = *(void **)b;
+    slab_block_set_live(s, slab_index_of_block(s, b), true);
+    s->in_use++;
+    return b;
 }
 /* Moves up to a page of never-used blocks onto the free list. */
 MYALLOC_HIDDEN void myalloc__slab_refill(struct slab *s);

@@ -33,22 +33,17 @@ void *__libc_memalign(size_t alignment, size_t size);
 
 EXPORT void *malloc(size_t size)
 {
-    void *b = fastpath_malloc(size);
-    if (likely(b != NULL))
-        return b;
-    return myalloc__malloc_slow(size);
+    return entry_malloc(size);
 }
 
 EXPORT void free(void *ptr)
 {
-    if (ptr == NULL || likely(fastpath_free(ptr)))
-        return;
-    myalloc__free_slow(ptr, "free");
+    entry_free(ptr, "free");
 }
 
 EXPORT void cfree(void *ptr)
 {
-    myalloc__free(ptr, "cfree");
+    entry_free(ptr, "cfree");
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size)
@@ -59,7 +54,7 @@ EXPORT void *calloc(size_t nmemb, size_t size)
 EXPORT void *realloc(void *ptr, size_t size)
 {
     if (ptr != NULL && size == 0) {
-        myalloc__free(ptr, "realloc");
+        entry_free(ptr, "realloc");
         return NULL;
     }
     return myalloc__realloc(ptr, size, "realloc");
@@ -215,7 +210,7 @@ EXPORT void *__libc_malloc(size_t size)
 
 EXPORT void __libc_free(void *ptr)
 {
-    myalloc__free(ptr, "free");
+    entry_free(ptr, "free");
 }
 
 EXPORT void *__libc_calloc(size_t nmemb, size_t size)
