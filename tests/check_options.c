@@ -164,17 +164,28 @@ struct jparser {
     char error[200];
 };
 
+/* Records the first error of a parse (later ones are consequences) with
+ * its position; returns -1 for the caller to pass up.  Shared by the JSON
+ * and the XML checker. */
+__attribute__((format(printf, 4, 0))) static int
+parse_error(char *error, size_t size, size_t pos, const char *fmt, va_list ap)
+{
+    int n;
+
+    if (error[0] != '\0')
+        return -1;
+    n = snprintf(error, size, "at byte %zu: ", pos);
+    vsnprintf(error + n, size - (size_t)n, fmt, ap);
+    return -1;
+}
+
 __attribute__((format(printf, 2, 3))) static int
 jerror(struct jparser *p, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
-    if (p->error[0] != '\0')
-        return -1;
-    n = snprintf(p->error, sizeof p->error, "at byte %zu: ", p->pos);
     va_start(ap, fmt);
-    vsnprintf(p->error + n, sizeof p->error - (size_t)n, fmt, ap);
+    parse_error(p->error, sizeof p->error, p->pos, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -598,13 +609,9 @@ __attribute__((format(printf, 2, 3))) static int
 xerror(struct xparser *p, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
-    if (p->error[0] != '\0')
-        return -1;
-    n = snprintf(p->error, sizeof p->error, "at byte %zu: ", p->pos);
     va_start(ap, fmt);
-    vsnprintf(p->error + n, sizeof p->error - (size_t)n, fmt, ap);
+    parse_error(p->error, sizeof p->error, p->pos, fmt, ap);
     va_end(ap);
     return -1;
 }
