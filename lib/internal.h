@@ -48,6 +48,20 @@ MYALLOC_HIDDEN _Noreturn void myalloc__report_block(const char *fn, const void *
  * freed". */
 MYALLOC_HIDDEN _Noreturn void myalloc__report_freed(const char *fn, const void *ptr);
 MYALLOC_HIDDEN _Noreturn void myalloc__report_internal(const char *what);
+/* Building a report line by line on the stack (checked mode's reports are
+ * several lines): each put truncates at the buffer's end. */
+struct report_line {
+    char buf[512];
+    size_t len;
+};
+MYALLOC_HIDDEN void myalloc__line_put(struct report_line *l, const char *s);
+/* As printf's "%p" on glibc. */
+MYALLOC_HIDDEN void myalloc__line_put_pointer(struct report_line *l, const void *p);
+MYALLOC_HIDDEN void myalloc__line_put_uint(struct report_line *l, uint64_t v);
+MYALLOC_HIDDEN void myalloc__line_put_int(struct report_line *l, int64_t v);
+/* Writes the line (newline added) to stderr and empties it. */
+MYALLOC_HIDDEN void myalloc__line_flush(struct report_line *l);
+
 /* "myalloc: " and the parts, one line on stderr; the program goes on. */
 MYALLOC_HIDDEN void myalloc__report_warning(const char *const parts[], size_t nparts);
 
@@ -65,6 +79,7 @@ MYALLOC_HIDDEN int myalloc__os_unmap(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
                                      void *target, void **out);
+MYALLOC_HIDDEN int myalloc__os_protect(void *p, size_t size, bool accessible);
 MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
 /* Tests only: make the after-th next mapping fail with ENOMEM, or the
  * after-th next purge with EAGAIN. */

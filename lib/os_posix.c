@@ -135,6 +135,19 @@ int myalloc__os_purge(void *p, size_t size)
     return 0;
 }
 
+/* Makes pages inaccessible (guard pages, freed guarded blocks) or
+ * read-write again. */
+int myalloc__os_protect(void *p, size_t size, bool accessible)
+{
+    int saved = errno;
+    if (mprotect(p, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) != 0) {
+        int err = errno;
+        errno = saved;
+        return err;
+    }
+    return 0;
+}
+
 /* Resize a mapping.  With target NULL only in place; otherwise the pages
  * move to target (a mapping of new_size bytes that this call replaces). */
 int myalloc__os_remap(void *old, size_t old_size, size_t new_size,

@@ -10,12 +10,7 @@
 
 #include "internal.h"
 
-struct line {
-    char buf[512];
-    size_t len;
-};
-
-static void line_put(struct line *l, const char *s)
+void myalloc__line_put(struct report_line *l, const char *s)
 {
     size_t n = strlen(s);
     if (n > sizeof l->buf - l->len)
@@ -24,28 +19,45 @@ static void line_put(struct line *l, const char *s)
     l->len += n;
 }
 
-/* As printf's "%p" does on glibc: "0x" and lowercase hex, "(nil)" for 0. */
-static void line_put_pointer(struct line *l, const void *p)
+static void line_put_digits(struct report_line *l, uint64_t v, unsigned base, const char *prefix)
 {
-    uintptr_t v = (uintptr_t)p;
-    char digits[2 + sizeof v * 2 + 1];
+    char digits[2 + 20 + 1];
     char *d = digits + sizeof digits - 1;
 
-    if (v == 0) {
-        line_put(l, "(nil)");
-        return;
-    }
     *d = '\0';
-    while (v != 0) {
-        *--d = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    }
-    *--d = 'x';
-    *--d = '0';
-    line_put(l, d);
+    do {
+        *--d = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v != 0);
+    for (size_t i = strlen(prefix); i-- > 0;)
+        *--d = prefix[i];
+    myalloc__line_put(l, d);
 }
 
-static void line_write(const struct line *l)
+void myalloc__line_put_pointer(struct report_line *l, const void *p)
+{
+    if (p == NULL)
+        myalloc__line_put(l, "(nil)");
+    else
+        line_put_digits(l, (uintptr_t)p, 16, "0x");
+}
+
+void myalloc__line_put_uint(struct report_line *l, uint64_t v)
+{
+    line_put_digits(l, v, 10, "");
+}
+
+void myalloc__line_put_int(struct report_line *l, int64_t v)
+{
+    if (v < 0) {
+        myalloc__line_put(l, "-");
+        line_put_digits(l, (uint64_t)0 - (uint64_t)v, 10, "");
+    } else {
+        line_put_digits(l, (uint64_t)v, 10, "");
+    }
+}
+
+static void line_write(const struct report_line *l)
 {
     size_t done = 0;
     while (done < l->len) {
@@ -56,17 +68,25 @@ static void line_write(const struct line *l)
     }
 }
 
+void myalloc__line_flush(struct report_line *l)
+{
+    if (l->len == sizeof l->buf)
+        l->len--;
+    myalloc__line_put(l, "\n");
+    line_write(l);
+    l->len = 0;
+}
+
 void myalloc__report_block(const char *fn, const void *ptr, const char *problem)
 {
-    struct line l = { .len = 0 };
-    line_put(&l, "myalloc: ");
-    line_put(&l, fn);
-    line_put(&l, "(");
-    line_put_pointer(&l, ptr);
-    line_put(&l, "): ");
-    line_put(&l, problem);
-    line_put(&l, "\n");
-    line_write(&l);
+    struct report_line l = { .len = 0 };
+    myalloc__line_put(&l, "myalloc: ");
+    myalloc__line_put(&l, fn);
+    myalloc__line_put(&l, "(");
+    myalloc__line_put_pointer(&l, ptr);
+    myalloc__line_put(&l, "): ");
+    myalloc__line_put(&l, problem);
+    myalloc__line_flush(&l);
     abort();
 }
 
@@ -79,22 +99,18 @@ void myalloc__report_freed(const char *fn, const void *ptr)
 
 void myalloc__report_warning(const char *const parts[], size_t nparts)
 {
-    struct line l = { .len = 0 };
-    line_put(&l, "myalloc: ");
+    struct report_line l = { .len = 0 };
+    myalloc__line_put(&l, "myalloc: ");
     for (size_t i = 0; i < nparts; i++)
-        line_put(&l, parts[i]);
-    if (l.len == sizeof l.buf)
-        l.len--;
-    line_put(&l, "\n");
-    line_write(&l);
+        myalloc__line_put(&l, parts[i]);
+    myalloc__line_flush(&l);
 }
 
 void myalloc__report_internal(const char *what)
 {
-    struct line l = { .len = 0 };
-    line_put(&l, "myalloc: internal error: ");
-    line_put(&l, what);
-    line_put(&l, "\n");
-    line_write(&l);
+    struct report_line l = { .len = 0 };
+    myalloc__line_put(&l, "myalloc: internal error: ");
+    myalloc__line_put(&l, what);
+    myalloc__line_flush(&l);
     abort();
 }
