@@ -13,6 +13,7 @@
  * Invariants (checked by myalloc__buddy_check):
  *  - blocks tile the usable pages; only a block's first page has a head
  *    kind, the others are PAGE_INTERIOR (PAGE_SLAB for all slab pages);
+ *  - only the head of a free block may be marked purged;
  *  - a free block is on free_head[order] exactly once, and free_mask,
  *    free_count, free_pages and purged_pages agree with the lists;
  *  - no free block has a free buddy of the same order (merging is eager). */
@@ -229,7 +230,15 @@ size_t myalloc__buddy_purge_block(struct region *r, unsigned page)
     return (size_t)1 << d->order;
 }
 
-const char *myalloc__buddy_check(const struct region *r)
+/* Sets *where (when asked for) to the structure a problem is about. */
+static const char *check_fault(const void **where, const void *at, const char *problem)
+{
+    if (where != NULL)
+        *where = at;
+    return problem;
+}
+
+const char *myalloc__buddy_check(const struct region *r, const void **where)
 {
     unsigned counts[BUDDY_ORDERS] = { 0 };
     unsigned free_pages = 0, purged_pages = 0;
@@ -237,24 +246,32 @@ const char *myalloc__buddy_check(const struct region *r)
 
     for (page = 0; page < REGION_META_PAGES; page++) {
         if (r->pages[page].kind != PAGE_META)
-            return "metadata page not marked";
+            return check_fault(where, page_addr(r, page), "page %p: metadata page not marked");
     }
+    /* The blocks tile the usable pages: each head's order leads to the
+     * next head. */
     while (page < REGION_PAGES) {
         const struct page_desc *d = &r->pages[page];
+        const char *at = page_addr(r, page);
         unsigned order = d->order;
 
         if (d->kind != PAGE_FREE && d->kind != PAGE_USED && d->kind != PAGE_SLAB)
-            return "block does not start with a head page";
+            return check_fault(where, at, "page %p: block does not start with a head page");
         if (d->kind == PAGE_SLAB && d->link.head != page)
-            return "slab page names another head at a block start";
+            return check_fault(where, at, "page %p: slab page names another head at a block start");
         if (order > BUDDY_MAX_ORDER || (page & ((1u << order) - 1)) != 0 ||
             page + (1u << order) > REGION_PAGES)
-            return "block misaligned or past the region";
+            return check_fault(where, at,
+                               "page %p: block misaligned for its order or past the region");
+        if (d->kind != PAGE_FREE && d->purged)
+            return check_fault(where, at, "page %p: block in use marked purged");
         for (unsigned i = 1; i < (1u << order); i++) {
             const struct page_desc *in = &r->pages[page + i];
-            if (d->kind == PAGE_SLAB ? (in->kind != PAGE_SLAB || in->link.head != page)
-                                     : in->kind != PAGE_INTERIOR)
-                return "interior page wrongly marked";
+            if (in->purged || (d->kind == PAGE_SLAB
+                                   ? (in->kind != PAGE_SLAB || in->link.head != page)
+                                   : in->kind != PAGE_INTERIOR))
+                return check_fault(where, page_addr(r, page + i),
+                                   "page %p: interior page wrongly marked");
         }
         if (d->kind == PAGE_FREE) {
             unsigned buddy = page ^ (1u << order);
@@ -264,27 +281,37 @@ const char *myalloc__buddy_check(const struct region *r)
                 purged_pages += 1u << order;
             if (order < BUDDY_MAX_ORDER && r->pages[buddy].kind == PAGE_FREE &&
                 r->pages[buddy].order == order)
-                return "two free buddies left unmerged";
+                return check_fault(where, at, "page %p: two free buddies left unmerged");
         }
         page += 1u << order;
     }
+    /* Each free list holds exactly the free blocks of its order. */
+    if ((r->free_mask >> BUDDY_ORDERS) != 0)
+        return check_fault(where, r, "region %p: free_mask has a bit past the last order");
     for (unsigned order = 0; order < BUDDY_ORDERS; order++) {
         unsigned n = 0, prev = PAGE_NONE;
         for (unsigned p = r->free_head[order]; p != PAGE_NONE; p = r->pages[p].link.next) {
+            if (p < REGION_META_PAGES || p >= REGION_PAGES)
+                return check_fault(where, r, "region %p: free list link out of the region");
             if (r->pages[p].kind != PAGE_FREE || r->pages[p].order != order)
-                return "free list holds a block that is not free or of another order";
+                return check_fault(where, page_addr(r, p),
+                                   "page %p: on a free list but not a free block of its order");
             if (r->pages[p].prev != prev)
-                return "free list back link broken";
+                return check_fault(where, page_addr(r, p), "page %p: free list back link broken");
             if (++n > REGION_PAGES)
-                return "free list has a cycle";
+                return check_fault(where, r, "region %p: free list has a cycle");
             prev = p;
         }
-        if (n != counts[order] || n != r->free_count[order])
-            return "free list length disagrees with the blocks";
+        if (n != counts[order])
+            return check_fault(where, r, "region %p: a free list misses free blocks of its order");
+        if (n != r->free_count[order])
+            return check_fault(where, r, "region %p: free_count disagrees with its free list");
         if (((r->free_mask >> order) & 1u) != (n != 0))
-            return "free_mask disagrees with the lists";
+            return check_fault(where, r, "region %p: free_mask disagrees with the free lists");
     }
-    if (free_pages != r->free_pages || purged_pages != r->purged_pages)
-        return "free or purged page count disagrees with the blocks";
+    if (free_pages != r->free_pages)
+        return check_fault(where, r, "region %p: free_pages disagrees with the free blocks");
+    if (purged_pages != r->purged_pages)
+        return check_fault(where, r, "region %p: purged_pages disagrees with the purged blocks");
     return NULL;
 }

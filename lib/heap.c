@@ -85,13 +85,10 @@ static void slab_list_remove(struct heap *h, struct slab *s)
 
 static struct slab *slab_new(struct heap *h, unsigned cls)
 {
-    unsigned order = myalloc__slab_order(cls);
-    void *mem = myalloc__arena_alloc(h->arena, order, PAGE_SLAB);
-    struct slab *s;
+    struct slab *s = myalloc__arena_alloc_slab(h->arena, cls, h);
 
-    if (mem == NULL)
+    if (s == NULL)
         return NULL;
-    s = myalloc__slab_init(mem, cls, h);
     counter_add(&h->counters.class_slabs[cls], 1);
     counter_add(&h->counters.class_capacity[cls], s->capacity);
     return s;
@@ -367,6 +364,198 @@ void myalloc__heaps_sum_counters(struct heap_counters *sum)
         counters_sum(sum, &h->counters);
     pthread_mutex_unlock(&heaps_lock);
     counters_sum(sum, &myalloc__orphan_counters);
+}
+
+/* --------------------------------------------------------------- check -- */
+/* What my_heap_check can read, and when:
+ *  - the heap lists and every heap's state and arena: heaps_lock;
+ *  - the slabs of the calling thread's heap: always (it is their owner),
+ *    but remote freers push onto their xfree and the heap's returned stack
+ *    meanwhile, only ever in front;
+ *  - the slabs of abandoned heaps: heaps_lock (a remote free that returns
+ *    one of them waits for it before reclaiming the slab);
+ *  - the slabs of other running threads: only their geometry and owner,
+ *    written before their arena lock was released and constant until the
+ *    slab is freed under it again.  Their lists and counts change without
+ *    a lock, so they are not read; nor are those of heaps marked DEAD
+ *    after fork(), which may have been left mid-update.
+ * All slabs, in lists or not (FULL, PENDING), are found through the page
+ * descriptors of the arenas' regions, under each arena lock. */
+struct heap_walk {
+    struct heap *self;   /* the calling thread's heap, or NULL */
+    struct arena *arena; /* the arena being walked */
+    struct heap *known;  /* the last heap found in heaps_all */
+    uint64_t self_slabs[SIZE_CLASSES];
+    size_t self_listed;
+};
+
+static const char *check_fault(const void **where, const void *at, const char *problem)
+{
+    if (where != NULL)
+        *where = at;
+    return problem;
+}
+
+/* Whether h is a heap (heaps_lock held): one of heaps_all.  Slabs of the
+ * same heap come in runs, so the last answer is kept. */
+static bool heap_known(struct heap_walk *w, const struct heap *h)
+{
+    if (h == w->known)
+        return h != NULL;
+    for (struct heap *k = heaps_all; k != NULL; k = k->all_next) {
+        if (k == h) {
+            w->known = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t heap_slab_count(struct heap *h)
+{
+    uint64_t n = 0;
+    for (unsigned cls = 0; cls < SIZE_CLASSES; cls++)
+        n += counter_get(&h->counters.class_slabs[cls]);
+    return n;
+}
+
+/* The returned stack of a heap whose slabs we may read.  Only its owner
+ * pops, so the entries met from a loaded head stay while we walk. */
+static const char *heap_check_returned(struct heap *h, const void **where)
+{
+    uint64_t n = 0, limit = heap_slab_count(h);
+
+    for (struct slab *s = atomic_load(&h->returned); s != NULL; s = s->returned_next) {
+        if (!myalloc__slab_at(s))
+            return check_fault(where, h, "heap %p: returned stack holds something not a slab");
+        if (s->owner != h)
+            return check_fault(where, s, "slab %p: on the returned stack of a heap not its owner");
+        if (++n > limit)
+            return check_fault(where, h, "heap %p: returned stack longer than its slabs");
+    }
+    return NULL;
+}
+
+/* The calling thread's slab lists: well linked, each slab its own, of the
+ * list's class and LISTED. */
+static const char *heap_check_avail(struct heap_walk *w, const void **where)
+{
+    struct heap *h = w->self;
+
+    for (unsigned cls = 0; cls < SIZE_CLASSES; cls++) {
+        const struct slab *prev = NULL;
+        for (const struct slab *s = h->avail[cls]; s != NULL; prev = s, s = s->next) {
+            if (!myalloc__slab_at(s))
+                return check_fault(where, h, "heap %p: a slab list holds something not a slab");
+            if (s->prev != prev)
+                return check_fault(where, s, "slab %p: slab list back link broken");
+            if (s->owner != h || s->cls != cls || s->state != SLAB_LISTED)
+                return check_fault(where, s,
+                                   "slab %p: on a slab list of another heap, class or state");
+            w->self_listed++;
+        }
+    }
+    return NULL;
+}
+
+/* Called by myalloc__arena_check on each slab, heaps_lock and the arena
+ * lock held. */
+static const char *heap_slab_visit(struct slab *s, void *arg, const void **where)
+{
+    struct heap_walk *w = arg;
+    struct heap *h = s->owner;
+    bool mine, readable;
+    const char *problem;
+
+    if (!heap_known(w, h))
+        return check_fault(where, s, "slab %p: owner is not a heap");
+    if (h->arena != w->arena)
+        return check_fault(where, s, "slab %p: in another arena than its heap's");
+    mine = h == w->self;
+    readable = mine || atomic_load(&h->state) == HEAP_ABANDONED;
+    if ((problem = myalloc__slab_check(s, readable, where)) != NULL)
+        return problem;
+    if (mine) {
+        w->self_slabs[s->cls]++;
+        w->self_listed -= s->state == SLAB_LISTED;
+    } else if (readable && s->state == SLAB_LISTED) {
+        return check_fault(where, s, "slab %p: listed by a heap whose thread has exited");
+    }
+    return NULL;
+}
+
+static const char *heaps_check_locked(struct heap_walk *w, const void **where)
+{
+    unsigned n = 0, abandoned = 0;
+    const char *problem;
+
+    for (struct heap *h = heaps_all; h != NULL; h = h->all_next) {
+        int state = atomic_load(&h->state);
+        if (++n > heaps_made)
+            return check_fault(where, h, "heap %p: the list of heaps is longer than heaps made");
+        if (state != HEAP_OWNED && state != HEAP_ABANDONED && state != HEAP_DEAD)
+            return check_fault(where, h, "heap %p: unknown state");
+        if (h->arena < myalloc__arenas || h->arena >= myalloc__arenas + myalloc__narenas)
+            return check_fault(where, h, "heap %p: arena is not one of the arenas");
+        abandoned += state == HEAP_ABANDONED;
+    }
+    if (n != heaps_made)
+        return check_fault(where, heaps_all, "heap %p: the list of heaps misses heaps made");
+
+    /* Abandoned heaps have parked every slab: none is listed. */
+    n = 0;
+    for (struct heap *h = heaps_abandoned; h != NULL; h = h->abandoned_next) {
+        if (!heap_known(w, h) || atomic_load(&h->state) != HEAP_ABANDONED)
+            return check_fault(where, h, "heap %p: on the abandoned list but not abandoned");
+        if (++n > abandoned)
+            return check_fault(where, h, "heap %p: the abandoned list has a cycle");
+        for (unsigned cls = 0; cls < SIZE_CLASSES; cls++) {
+            if (h->avail[cls] != NULL)
+                return check_fault(where, h, "heap %p: abandoned but still lists slabs");
+        }
+        if ((problem = heap_check_returned(h, where)) != NULL)
+            return problem;
+    }
+    if (n != abandoned)
+        return check_fault(where, heaps_abandoned,
+                           "heap %p: an abandoned heap is missing from the abandoned list");
+
+    if (w->self != NULL) {
+        if (!heap_known(w, w->self) || atomic_load(&w->self->state) != HEAP_OWNED)
+            return check_fault(where, w->self, "heap %p: the thread's heap is not an owned heap");
+        if ((problem = heap_check_avail(w, where)) != NULL ||
+            (problem = heap_check_returned(w->self, where)) != NULL)
+            return problem;
+    }
+
+    /* The slabs, from the page descriptors: each LISTED slab of ours
+     * takes one off self_listed, which must end at 0. */
+    for (unsigned i = 0; i < myalloc__narenas; i++) {
+        w->arena = &myalloc__arenas[i];
+        if ((problem = myalloc__arena_check(w->arena, heap_slab_visit, w, where)) != NULL)
+            return problem;
+    }
+    if (w->self != NULL) {
+        if (w->self_listed != 0)
+            return check_fault(where, w->self,
+                               "heap %p: slab lists disagree with its LISTED slabs");
+        for (unsigned cls = 0; cls < SIZE_CLASSES; cls++) {
+            if (w->self_slabs[cls] != counter_get(&w->self->counters.class_slabs[cls]))
+                return check_fault(where, w->self, "heap %p: slab count disagrees with its slabs");
+        }
+    }
+    return NULL;
+}
+
+const char *myalloc__heaps_check(const void **where)
+{
+    struct heap_walk w = { .self = myalloc__tls_heap };
+    const char *problem;
+
+    pthread_mutex_lock(&heaps_lock);
+    problem = heaps_check_locked(&w, where);
+    pthread_mutex_unlock(&heaps_lock);
+    return problem;
 }
 
 /* ---------------------------------------------------------------- fork -- */

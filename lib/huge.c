@@ -25,8 +25,11 @@
 static _Atomic size_t huge_count;
 static _Atomic size_t huge_bytes;
 
-/* The list of live huge blocks, for the heat map; a block's list links
- * move with it when mremap moves it. */
+/* The list of live huge blocks, for the heat map and my_heap_check; a
+ * block's list links move with it when mremap moves it.  Under huge_lock,
+ * every listed block is registered (registered before it is linked,
+ * unlinked before it is unregistered) and its header is whole (a resize
+ * writes map_size and usable under the lock). */
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct huge *huge_list;
 
@@ -152,8 +155,8 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
     h->alignment = alignment;
     atomic_fetch_add(&huge_count, 1);
     huge_account(h, 0, mapped_before);
-    huge_link(h);
     myalloc__chunk_register((uintptr_t)h);
+    huge_link(h);
     return huge_block(h);
 }
 
@@ -231,8 +234,8 @@ void myalloc__huge_free(struct huge *h)
 {
     struct huge *evicted[HUGE_CACHE_SLOTS], *gone;
 
-    myalloc__chunk_unregister((uintptr_t)h);
     huge_unlink(h);
+    myalloc__chunk_unregister((uintptr_t)h);
     atomic_fetch_sub(&huge_count, 1);
     atomic_fetch_sub(&huge_bytes, h->usable);
     h->hdr.magic = 0;
@@ -293,11 +296,13 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
         }
         myalloc__chunk_unregister((uintptr_t)h);
         h = moved;
-        huge_link(h);
         myalloc__chunk_register((uintptr_t)h);
+        huge_link(h);
     }
+    pthread_mutex_lock(&huge_lock);
     h->map_size = map_size;
     h->usable = map_size - offset;
+    pthread_mutex_unlock(&huge_lock);
     huge_account(h, old_usable, old_map);
     return huge_block(h);
 }
@@ -306,4 +311,76 @@ void myalloc__huge_add_stats(struct my_stats *st)
 {
     st->huge_blocks += atomic_load(&huge_count);
     st->bytes_huge += atomic_load(&huge_bytes);
+}
+
+/* ------------------------------------------------------------- check -- */
+static const char *check_fault(const void **where, const void *at, const char *problem)
+{
+    if (where != NULL)
+        *where = at;
+    return problem;
+}
+
+/* A listed block's header (huge_lock held): placed as huge_placement
+ * says for its alignment, usable up to the end of its mapping. */
+static const char *huge_check_header(const struct huge *h, const void **where)
+{
+    size_t offset, map_align, skew;
+
+    if (h->hdr.magic != CHUNK_MAGIC || h->hdr.kind != CHUNK_HUGE)
+        return check_fault(where, h, "huge block header %p: chunk header is not a huge block's");
+    if (!is_pow2(h->alignment) || h->alignment < MIN_ALIGN)
+        return check_fault(where, h, "huge block header %p: alignment is not a power of two >= 16");
+    huge_placement(h->alignment, &offset, &map_align, &skew);
+    if (h->user_offset != offset)
+        return check_fault(where, h,
+                           "huge block header %p: block offset disagrees with its alignment");
+    if (((uintptr_t)huge_block((struct huge *)h) & (h->alignment - 1)) != 0)
+        return check_fault(where, h, "huge block header %p: block misaligned");
+    if (h->map_size % PAGE_SIZE != 0 || h->map_size <= h->user_offset)
+        return check_fault(where, h,
+                           "huge block header %p: mapping size is not pages past the block start");
+    if (h->usable != h->map_size - h->user_offset)
+        return check_fault(where, h,
+                           "huge block header %p: usable size disagrees with its mapping");
+    return NULL;
+}
+
+const char *myalloc__huge_check(const void **where)
+{
+    const char *problem = NULL;
+    const struct huge *prev = NULL;
+    size_t cached = 0;
+
+    pthread_mutex_lock(&huge_lock);
+    /* The back links rule out a cycle: a block met twice would have two
+     * predecessors. */
+    for (const struct huge *h = huge_list; h != NULL && problem == NULL; prev = h, h = h->next) {
+        if (((uintptr_t)h & REGION_MASK) != 0 || !chunk_registered((uintptr_t)h))
+            problem = check_fault(where, h, "huge block header %p: listed but not registered");
+        else if (h->prev != prev)
+            problem = check_fault(where, h, "huge block header %p: list back link broken");
+        else
+            problem = huge_check_header(h, where);
+    }
+    /* Cached mappings: freed, so unregistered (their address is still
+     * mapped: nothing else can be registered there). */
+    for (unsigned i = 0; i < HUGE_CACHE_SLOTS && problem == NULL; i++) {
+        const struct huge *c = huge_cache[i];
+        if (c == NULL)
+            continue;
+        if (c->hdr.magic != 0 || chunk_registered((uintptr_t)c))
+            problem = check_fault(where, c,
+                                  "huge block header %p: cached mapping still looks live");
+        else if (c->user_offset != PAGE_SIZE || c->map_size > HUGE_CACHE_MAX ||
+                 c->map_size % PAGE_SIZE != 0)
+            problem = check_fault(where, c,
+                                  "huge block header %p: cached mapping of a kind never cached");
+        cached += c->map_size;
+    }
+    if (problem == NULL && cached != huge_cache_bytes)
+        problem = check_fault(where, huge_cache,
+                              "huge cache %p: byte count disagrees with its mappings");
+    pthread_mutex_unlock(&huge_lock);
+    return problem;
 }

@@ -64,6 +64,10 @@ MYALLOC_HIDDEN void myalloc__line_flush(struct report_line *l);
 
 /* "myalloc: " and the parts, one line on stderr; the program goes on. */
 MYALLOC_HIDDEN void myalloc__report_warning(const char *const parts[], size_t nparts);
+/* "myalloc: FN: PROBLEM" on stderr, the first "%p" of problem replaced by
+ * where as printf prints it; the program goes on. */
+MYALLOC_HIDDEN void myalloc__report_check(const char *fn, const char *problem,
+                                          const void *where);
 
 #define PROBLEM_DOUBLE_FREE "double free"
 #define PROBLEM_FREED "block already freed"
@@ -121,8 +125,9 @@ MYALLOC_HIDDEN size_t myalloc__buddy_purge(struct region *r, int *err);
 MYALLOC_HIDDEN size_t myalloc__buddy_purge_block(struct region *r, unsigned page);
 MYALLOC_HIDDEN bool myalloc__buddy_is_empty(const struct region *r);
 /* Checks every invariant; returns NULL or a description of the first
- * violation. */
-MYALLOC_HIDDEN const char *myalloc__buddy_check(const struct region *r);
+ * violation, whose "%p" stands for the page or region stored in *where
+ * (when where is not NULL). */
+MYALLOC_HIDDEN const char *myalloc__buddy_check(const struct region *r, const void **where);
 
 /* ---- region.c: regions, arenas, and pointer -> metadata --------------- */
 MYALLOC_HIDDEN int myalloc__registry_init(void);
@@ -142,9 +147,16 @@ MYALLOC_HIDDEN void myalloc__chunk_register(uintptr_t chunk);
 MYALLOC_HIDDEN void myalloc__chunk_unregister(uintptr_t chunk);
 
 MYALLOC_HIDDEN void myalloc__arena_init(struct arena *a, unsigned index);
-/* A block of the order, its pages marked kind (PAGE_USED or PAGE_SLAB);
- * NULL with errno ENOMEM.  Takes the arena lock. */
+/* A block of the order, its pages marked kind (PAGE_USED; PAGE_SLAB only
+ * outside the arenas my_heap_check walks, which take their slabs from
+ * myalloc__arena_alloc_slab); NULL with errno ENOMEM.  Takes the arena
+ * lock. */
 MYALLOC_HIDDEN void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind);
+/* A new slab of class cls for owner, initialised before the arena lock is
+ * released (so that a checker holding the lock may read its geometry);
+ * NULL with errno ENOMEM. */
+MYALLOC_HIDDEN struct slab *myalloc__arena_alloc_slab(struct arena *a, unsigned cls,
+                                                      struct heap *owner);
 /* Frees the caller block at ptr after checking, under the lock, that it is
  * live; reports for fn otherwise. */
 MYALLOC_HIDDEN void myalloc__arena_free_used(struct region *r, void *ptr, const char *fn);
@@ -155,7 +167,17 @@ MYALLOC_HIDDEN bool myalloc__arena_resize(struct region *r, void *ptr, unsigned 
 /* Unmaps the spare region, purges every free block: 0 or an errno. */
 MYALLOC_HIDDEN int myalloc__arena_trim(struct arena *a);
 MYALLOC_HIDDEN void myalloc__arena_add_stats(struct arena *a, struct my_stats *st);
-MYALLOC_HIDDEN const char *myalloc__arena_check(struct arena *a);
+/* Checks, under the arena lock, every region (myalloc__buddy_check, its
+ * header, registry bit and lists) and the arena's accounts, and calls
+ * visit_slab (when not NULL) on every slab, lock held; returns NULL or the
+ * first problem, "%p" standing for *where (as myalloc__buddy_check). */
+MYALLOC_HIDDEN const char *myalloc__arena_check(struct arena *a,
+                                                const char *(*visit_slab)(struct slab *s, void *arg,
+                                                                          const void **where),
+                                                void *arg, const void **where);
+/* Whether p is the first byte of a slab: a slab head page of a registered
+ * region (read under its arena lock). */
+MYALLOC_HIDDEN bool myalloc__slab_at(const void *p);
 
 /* What a pointer handed to my_free and friends refers to. */
 enum block_kind { BLOCK_SMALL, BLOCK_BUDDY, BLOCK_HUGE };
@@ -221,6 +243,12 @@ MYALLOC_HIDDEN bool myalloc__slab_try_mark_full(struct slab *s);
 MYALLOC_HIDDEN unsigned myalloc__slab_order(unsigned cls);
 MYALLOC_HIDDEN void myalloc__slab_layout(unsigned cls, unsigned order, size_t *first,
                                          uint32_t *capacity);
+/* Checks the slab's geometry against the class tables and, when contents
+ * is true (the caller owns the slab, or holds heaps_lock and its heap is
+ * abandoned), its lists, bitmap and counts; NULL or a problem about the
+ * slab at *where (as myalloc__buddy_check). */
+MYALLOC_HIDDEN const char *myalloc__slab_check(const struct slab *s, bool contents,
+                                               const void **where);
 
 /* ---- heap.c: per-thread heaps, remote frees, thread exit -------------- */
 MYALLOC_HIDDEN extern __thread struct heap *myalloc__tls_heap
@@ -240,6 +268,12 @@ MYALLOC_HIDDEN void myalloc__heaps_fork_prepare(void);
 MYALLOC_HIDDEN void myalloc__heaps_fork_parent(void);
 MYALLOC_HIDDEN void myalloc__heaps_fork_child(void);
 MYALLOC_HIDDEN void myalloc__heap_thread_exit(void *heap);
+/* Checks, under heaps_lock, the heap lists, the calling thread's heap and
+ * the abandoned heaps, then every arena (myalloc__arena_check) and the
+ * slabs in it: all slabs' geometry, and the contents of those whose heap
+ * is the caller's or abandoned.  NULL or a problem (as
+ * myalloc__buddy_check). */
+MYALLOC_HIDDEN const char *myalloc__heaps_check(const void **where);
 /* Counters of calls made by threads without a heap (exited ones). */
 MYALLOC_HIDDEN extern struct heap_counters myalloc__orphan_counters;
 
@@ -255,6 +289,9 @@ MYALLOC_HIDDEN void myalloc__huge_add_stats(struct my_stats *st);
 /* Calls visit(h, arg) for each live huge block, under the huge lock (visit
  * must not allocate); stops when visit returns false. */
 MYALLOC_HIDDEN void myalloc__huge_walk(bool (*visit)(const struct huge *h, void *arg), void *arg);
+/* Checks every live huge block's header and the cache of freed mappings,
+ * under the huge lock; NULL or a problem (as myalloc__buddy_check). */
+MYALLOC_HIDDEN const char *myalloc__huge_check(const void **where);
 MYALLOC_HIDDEN void myalloc__huge_fork_prepare(void);
 MYALLOC_HIDDEN void myalloc__huge_fork_parent(void);
 MYALLOC_HIDDEN void myalloc__huge_fork_child(void);
@@ -269,6 +306,9 @@ MYALLOC_HIDDEN void myalloc__options_init(void);
 
 /* ---- heatmap.c: the SVG picture of the heap ---------------------------- */
 /* (my_heatmap_write is its public entry.) */
+
+/* ---- heapcheck.c: the walk of every metadata structure ---------------- */
+/* (my_heap_check is its public entry.) */
 
 /* ---- init.c: start-up and fork ---------------------------------------- */
 MYALLOC_HIDDEN extern struct arena myalloc__arenas[MAX_ARENAS];

@@ -201,19 +201,17 @@ static void region_after_free(struct arena *a, struct region *r)
     arena_relist(a, r);
 }
 
-void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
+/* arena_alloc with the lock held. */
+static void *arena_alloc_locked(struct arena *a, unsigned order, uint8_t kind)
 {
     struct region *r = NULL;
     struct region_mark m;
     unsigned page;
 
-    pthread_mutex_lock(&a->lock);
     for (unsigned o = order; o < BUDDY_ORDERS && r == NULL; o++)
         r = a->by_order[o];
-    if (r == NULL && (r = region_create(a)) == NULL) {
-        pthread_mutex_unlock(&a->lock);
+    if (r == NULL && (r = region_create(a)) == NULL)
         return NULL;
-    }
     m = region_mark(r);
     page = myalloc__buddy_alloc(r, order, kind);
     if (page == PAGE_NONE)
@@ -230,8 +228,49 @@ void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
     } else {
         a->blocks_slab[order]++;
     }
-    pthread_mutex_unlock(&a->lock);
     return page_addr(r, page);
+}
+
+void *myalloc__arena_alloc(struct arena *a, unsigned order, uint8_t kind)
+{
+    void *p;
+
+    pthread_mutex_lock(&a->lock);
+    p = arena_alloc_locked(a, order, kind);
+    pthread_mutex_unlock(&a->lock);
+    return p;
+}
+
+/* The header is written before the unlock: whoever finds a slab head page
+ * under the lock (my_heap_check) reads an initialised geometry and owner,
+ * which never change until the slab is freed, under the lock again. */
+struct slab *myalloc__arena_alloc_slab(struct arena *a, unsigned cls, struct heap *owner)
+{
+    struct slab *s = NULL;
+    void *p;
+
+    pthread_mutex_lock(&a->lock);
+    p = arena_alloc_locked(a, myalloc__slab_order(cls), PAGE_SLAB);
+    if (p != NULL)
+        s = myalloc__slab_init(p, cls, owner);
+    pthread_mutex_unlock(&a->lock);
+    return s;
+}
+
+bool myalloc__slab_at(const void *p)
+{
+    uintptr_t chunk = (uintptr_t)p & ~(uintptr_t)REGION_MASK;
+    const struct region *r = (const struct region *)chunk;
+    unsigned page = page_of(r, p);
+    bool head;
+
+    if (((uintptr_t)p & (PAGE_SIZE - 1)) != 0 || page < REGION_META_PAGES ||
+        !chunk_registered(chunk) || r->hdr.kind != CHUNK_REGION)
+        return false;
+    pthread_mutex_lock(&r->arena->lock);
+    head = r->pages[page].kind == PAGE_SLAB && r->pages[page].link.head == page;
+    pthread_mutex_unlock(&r->arena->lock);
+    return head;
 }
 
 /* Checks, under the lock, that ptr is a live caller block; reports
@@ -369,23 +408,136 @@ void myalloc__arena_add_stats(struct arena *a, struct my_stats *st)
     pthread_mutex_unlock(&a->lock);
 }
 
-const char *myalloc__arena_check(struct arena *a)
+/* Sets *where (when asked for) to the structure a problem is about. */
+static const char *check_fault(const void **where, const void *at, const char *problem)
 {
-    const char *problem = NULL;
-    size_t dirty = 0;
+    if (where != NULL)
+        *where = at;
+    return problem;
+}
+
+/* What the regions of an arena add up to, for its accounts. */
+struct arena_tally {
+    size_t regions, spares, dirty_pages, bytes_used;
+    size_t blocks_used[BUDDY_ORDERS], blocks_slab[BUDDY_ORDERS];
+};
+
+/* One region of a (lock held): its header, buddy system and list order;
+ * counts it in t and visits its slabs. */
+static const char *region_check(struct arena *a, const struct region *r, struct arena_tally *t,
+                                const char *(*visit_slab)(struct slab *, void *, const void **),
+                                void *arg, const void **where)
+{
+    const char *problem;
+
+    if (r->hdr.magic != CHUNK_MAGIC || r->hdr.kind != CHUNK_REGION)
+        return check_fault(where, r, "region %p: chunk header is not a region's");
+    if (r->arena != a)
+        return check_fault(where, r, "region %p: names another arena than the one listing it");
+    if ((problem = myalloc__buddy_check(r, where)) != NULL)
+        return problem;
+    if (r->list_order != myalloc__buddy_largest_order(r))
+        return check_fault(where, r, "region %p: listed under the wrong order");
+    /* A region that falls empty is unmapped or kept as a spare at once. */
+    if (r->spare != myalloc__buddy_is_empty(r))
+        return check_fault(where, r, "region %p: spare flag disagrees with the region being empty");
+    t->regions++;
+    t->spares += r->spare;
+    t->dirty_pages += r->free_pages - r->purged_pages;
+    /* The tiling is sound (checked above): walk it head by head. */
+    for (unsigned page = REGION_META_PAGES; page < REGION_PAGES;
+         page += 1u << r->pages[page].order) {
+        const struct page_desc *d = &r->pages[page];
+        if (d->kind == PAGE_USED) {
+            t->blocks_used[d->order]++;
+            t->bytes_used += PAGE_SIZE << d->order;
+        } else if (d->kind == PAGE_SLAB) {
+            struct slab *s = (struct slab *)page_addr(r, page);
+            t->blocks_slab[d->order]++;
+            if (visit_slab == NULL)
+                continue;
+            if (s->order != d->order)
+                return check_fault(where, s, "slab %p: order disagrees with its buddy block");
+            if ((problem = visit_slab(s, arg, where)) != NULL)
+                return problem;
+        }
+    }
+    return NULL;
+}
+
+/* The list of regions whose largest free block has the order (lock held):
+ * well linked, each region of the arena and of that order. */
+static const char *order_list_check(struct arena *a, unsigned order, size_t *listed,
+                                    const void **where)
+{
+    const struct region *prev = NULL;
+
+    for (const struct region *r = a->by_order[order]; r != NULL; prev = r, r = r->next) {
+        if (!chunk_registered((uintptr_t)r) || ((uintptr_t)r & REGION_MASK) != 0)
+            return check_fault(where, a, "arena %p: an order list holds an unknown region");
+        if (r->prev != prev)
+            return check_fault(where, r, "region %p: order list back link broken");
+        if (r->arena != a || r->list_order != (int)order)
+            return check_fault(where, r, "region %p: on the list of another order or arena");
+        if (++*listed > a->regions)
+            return check_fault(where, a, "arena %p: an order list has a cycle");
+    }
+    return NULL;
+}
+
+/* Lock held.  The all-regions list is checked for its links first, so that
+ * nothing is read through a pointer that is not a region's. */
+static const char *arena_check_locked(struct arena *a,
+                                      const char *(*visit_slab)(struct slab *, void *,
+                                                                const void **),
+                                      void *arg, const void **where)
+{
+    struct arena_tally t = { 0 };
+    const struct region *prev = NULL;
+    size_t listed = 0, with_free = 0;
+    const char *problem;
+
+    for (const struct region *r = a->all; r != NULL; prev = r, r = r->all_next) {
+        if (!chunk_registered((uintptr_t)r) || ((uintptr_t)r & REGION_MASK) != 0)
+            return check_fault(where, r, "region %p: missing from the chunk registry");
+        if (r->all_prev != prev)
+            return check_fault(where, r, "region %p: all-regions list back link broken");
+        if (t.regions >= a->regions)
+            return check_fault(where, a, "arena %p: more regions on its list than it counts");
+        if ((problem = region_check(a, r, &t, visit_slab, arg, where)) != NULL)
+            return problem;
+        with_free += r->list_order >= 0;
+    }
+    if (t.regions != a->regions)
+        return check_fault(where, a, "arena %p: region count disagrees with its list");
+    if (t.spares != a->spares)
+        return check_fault(where, a, "arena %p: spare count disagrees with its regions");
+    if (t.dirty_pages != a->dirty_pages)
+        return check_fault(where, a, "arena %p: dirty page count disagrees with its regions");
+    if (t.bytes_used != a->bytes_used)
+        return check_fault(where, a, "arena %p: bytes_used disagrees with its blocks in use");
+    for (unsigned o = 0; o < BUDDY_ORDERS; o++) {
+        if (t.blocks_used[o] != a->blocks_used[o])
+            return check_fault(where, a, "arena %p: blocks_used disagrees with its blocks in use");
+        if (t.blocks_slab[o] != a->blocks_slab[o])
+            return check_fault(where, a, "arena %p: blocks_slab disagrees with its slabs");
+        if ((problem = order_list_check(a, o, &listed, where)) != NULL)
+            return problem;
+    }
+    if (listed != with_free)
+        return check_fault(where, a, "arena %p: a region with free blocks is on no order list");
+    return NULL;
+}
+
+const char *myalloc__arena_check(struct arena *a,
+                                 const char *(*visit_slab)(struct slab *s, void *arg,
+                                                           const void **where),
+                                 void *arg, const void **where)
+{
+    const char *problem;
 
     pthread_mutex_lock(&a->lock);
-    for (struct region *r = a->all; r != NULL; r = r->all_next)
-        dirty += r->free_pages - r->purged_pages;
-    if (dirty != a->dirty_pages)
-        problem = "arena dirty page count disagrees with its regions";
-    for (struct region *r = a->all; r != NULL && problem == NULL; r = r->all_next) {
-        problem = myalloc__buddy_check(r);
-        if (problem == NULL && r->list_order != myalloc__buddy_largest_order(r))
-            problem = "region listed under the wrong order";
-        if (problem == NULL && !chunk_registered((uintptr_t)r))
-            problem = "region missing from the chunk registry";
-    }
+    problem = arena_check_locked(a, visit_slab, arg, where);
     pthread_mutex_unlock(&a->lock);
     return problem;
 }

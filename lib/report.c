@@ -1,6 +1,6 @@
-/* report.c - fatal reports.  They format into a stack buffer and write(2)
- * to stderr: a report must work when the heap is corrupt, so it never
- * allocates and never takes a lock. */
+/* report.c - fatal reports, warnings and heap check findings.  They format
+ * into a stack buffer and write(2) to stderr: a report must work when the
+ * heap is corrupt, so it never allocates and never takes a lock. */
 #include "config.h"
 
 #include <signal.h>
@@ -113,4 +113,24 @@ void myalloc__report_internal(const char *what)
     myalloc__line_put(&l, what);
     myalloc__line_flush(&l);
     abort();
+}
+
+void myalloc__report_check(const char *fn, const char *problem, const void *where)
+{
+    struct report_line l = { .len = 0 };
+    const char *at = strstr(problem, "%p");
+    size_t n = at != NULL ? (size_t)(at - problem) : strlen(problem);
+
+    myalloc__line_put(&l, "myalloc: ");
+    myalloc__line_put(&l, fn);
+    myalloc__line_put(&l, ": ");
+    if (n > sizeof l.buf - l.len)
+        n = sizeof l.buf - l.len;
+    memcpy(l.buf + l.len, problem, n);
+    l.len += n;
+    if (at != NULL) {
+        myalloc__line_put_pointer(&l, where);
+        myalloc__line_put(&l, at + 2);
+    }
+    myalloc__line_flush(&l);
 }

@@ -108,3 +108,124 @@ bool myalloc__slab_try_mark_full(struct slab *s)
     uintptr_t empty = 0;
     return atomic_compare_exchange_strong(&s->xfree, &empty, SLAB_XFREE_FULL);
 }
+
+/* ------------------------------------------------------------- check -- */
+static const char *check_fault(const void **where, const void *at, const char *problem)
+{
+    if (where != NULL)
+        *where = at;
+    return problem;
+}
+
+static bool block_live(const struct slab *s, uint32_t idx)
+{
+    return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
+}
+
+/* Geometry: written by myalloc__slab_init under the arena lock, constant
+ * until the slab is freed, so readable by any holder of that lock. */
+static const char *slab_check_geometry(const struct slab *s, const void **where)
+{
+    size_t first;
+    uint32_t capacity;
+
+    if (s->cls >= SIZE_CLASSES)
+        return check_fault(where, s, "slab %p: size class out of range");
+    if (s->block_size != myalloc__class_sizes[s->cls])
+        return check_fault(where, s, "slab %p: block size disagrees with its size class");
+    if (s->order != myalloc__slab_order(s->cls))
+        return check_fault(where, s, "slab %p: order disagrees with its size class");
+    myalloc__slab_layout(s->cls, s->order, &first, &capacity);
+    if (s->capacity != capacity || s->blocks != (const char *)s + first ||
+        s->end != s->blocks + (size_t)capacity * s->block_size)
+        return check_fault(where, s, "slab %p: block area disagrees with its class layout");
+    if (s->reciprocal != (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size))
+        return check_fault(where, s, "slab %p: reciprocal disagrees with its block size");
+    return NULL;
+}
+
+/* Contents, for a slab nobody changes meanwhile but remote freers (who
+ * only push onto xfree).  Every block in [blocks, bump) is exactly one of:
+ *   - on the local free list: live bit clear;
+ *   - handed out: live bit set, counted in in_use, and this includes the
+ *     blocks freed remotely and waiting on xfree, whose bits stay set until
+ *     the owner collects them.
+ * Blocks in [bump, end) were never handed out: live bit clear.  Hence
+ *   popcount(live) == in_use, xfree's blocks are live, and
+ *   free-list length + (end - bump) / block_size + in_use == capacity. */
+static const char *slab_check_contents(const struct slab *s, const void **where)
+{
+    uint32_t carved, live = 0, nfree = 0, nremote = 0;
+    uintptr_t xfree;
+
+    if (s->state > SLAB_PENDING || s->return_pending > 1)
+        return check_fault(where, s, "slab %p: unknown state");
+    if (s->bump < s->blocks || s->bump > s->end ||
+        (size_t)(s->bump - s->blocks) % s->block_size != 0)
+        return check_fault(where, s, "slab %p: bump pointer is not a block boundary in the slab");
+    carved = (uint32_t)((size_t)(s->bump - s->blocks) / s->block_size);
+
+    for (uint32_t w = 0; w < (s->capacity + 63) / 64; w++) {
+        uint64_t bits = atomic_load_explicit(&s->live[w], memory_order_relaxed);
+        uint32_t from = w * 64;
+        /* Bits of blocks at or past bump must be clear. */
+        if (carved <= from) {
+            if (bits != 0)
+                return check_fault(where, s, "slab %p: a block never handed out is marked live");
+        } else if (carved - from < 64 && (bits >> (carved - from)) != 0) {
+            return check_fault(where, s, "slab %p: a block never handed out is marked live");
+        }
+        live += (uint32_t)__builtin_popcountll(bits);
+    }
+    if (live != s->in_use)
+        return check_fault(where, s, "slab %p: in_use disagrees with the live bitmap");
+
+    /* Each entry is checked before it is followed; a list longer than the
+     * slab has a cycle. */
+    for (void *b = s->free; b != NULL; b = *(void **)b) {
+        uint32_t idx = slab_index_of(s, b);
+        if (idx == UINT32_MAX || idx >= carved)
+            return check_fault(where, s,
+                               "slab %p: local free list points outside the slab's blocks");
+        if (block_live(s, idx))
+            return check_fault(where, s, "slab %p: local free list holds a live block");
+        if (++nfree > carved)
+            return check_fault(where, s, "slab %p: local free list has a cycle");
+    }
+    if (nfree + (s->capacity - carved) + s->in_use != s->capacity)
+        return check_fault(where, s,
+                           "slab %p: free, never used and in-use blocks do not add up "
+                           "to the capacity");
+
+    /* Remote freers only push in front: the entries already there stay. */
+    xfree = atomic_load_explicit(&s->xfree, memory_order_acquire);
+    if (xfree & SLAB_XFREE_FULL) {
+        /* Set by the owner, on an empty list, when it stops tracking the
+         * slab (exhausted, or parked at thread exit with free blocks
+         * left), never while the slab is bound for the returned stack;
+         * the next remote free replaces it. */
+        if (xfree != SLAB_XFREE_FULL || s->state != SLAB_FULL || s->return_pending)
+            return check_fault(where, s, "slab %p: FULL flag on a slab that is tracked");
+        return NULL;
+    }
+    for (void *b = (void *)xfree; b != NULL; b = *(void **)b) {
+        uint32_t idx = slab_index_of(s, b);
+        if (idx == UINT32_MAX || idx >= carved)
+            return check_fault(where, s,
+                               "slab %p: remote free list points outside the slab's blocks");
+        if (!block_live(s, idx))
+            return check_fault(where, s, "slab %p: remote free list holds a block not handed out");
+        if (++nremote > s->in_use)
+            return check_fault(where, s, "slab %p: remote free list has a cycle");
+    }
+    return NULL;
+}
+
+const char *myalloc__slab_check(const struct slab *s, bool contents, const void **where)
+{
+    const char *problem = slab_check_geometry(s, where);
+
+    if (problem == NULL && contents)
+        problem = slab_check_contents(s, where);
+    return problem;
+}

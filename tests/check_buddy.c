@@ -28,7 +28,7 @@ static void region_gone(struct region *r)
 
 #define ck_assert_region_ok(r)                                                   \
     do {                                                                         \
-        const char *problem_ = myalloc__buddy_check(r);                          \
+        const char *problem_ = myalloc__buddy_check(r, NULL);                    \
         ck_assert_msg(problem_ == NULL, "buddy invariant broken: %s", problem_); \
     } while (0)
 
@@ -239,14 +239,14 @@ START_TEST(test_checker_finds_damage)
     unsigned p = myalloc__buddy_alloc(r, 2, PAGE_USED);
 
     r->pages[p + 1].kind = PAGE_FREE;
-    ck_assert_ptr_nonnull(myalloc__buddy_check(r));
+    ck_assert_ptr_nonnull(myalloc__buddy_check(r, NULL));
     r->pages[p + 1].kind = PAGE_INTERIOR;
     ck_assert_region_ok(r);
     r->free_pages++;
-    ck_assert_ptr_nonnull(myalloc__buddy_check(r));
+    ck_assert_ptr_nonnull(myalloc__buddy_check(r, NULL));
     r->free_pages--;
     r->free_mask ^= 1;
-    ck_assert_ptr_nonnull(myalloc__buddy_check(r));
+    ck_assert_ptr_nonnull(myalloc__buddy_check(r, NULL));
     r->free_mask ^= 1;
     ck_assert_region_ok(r);
     region_gone(r);
@@ -281,10 +281,10 @@ START_TEST(test_arena_grows_and_releases_regions)
     /* 3 blocks of 1 MiB fit a region: the arena grew. */
     ck_assert_uint_ge(test_arena.regions, N / 3);
     ck_assert_uint_eq(test_arena.blocks_used[8], N);
-    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena, NULL, NULL, NULL));
     for (unsigned i = 0; i < N; i++)
         myalloc__arena_free_used(region_of(blocks[i]), blocks[i], "test");
-    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena, NULL, NULL, NULL));
     /* Empty regions went back to the OS, but one spare. */
     ck_assert_uint_le(test_arena.regions, 1);
     ck_assert_uint_eq(test_arena.blocks_used[8], 0);
@@ -319,14 +319,14 @@ START_TEST(test_arena_purges_past_dirty_limit)
         myalloc__arena_free_used(region_of(blocks[i]), blocks[i], "test");
         ck_assert_uint_le(test_arena.dirty_pages, limit + 256);
     }
-    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena, NULL, NULL, NULL));
     for (struct region *r = test_arena.all; r != NULL; r = r->all_next)
         purged += r->purged_pages;
     ck_assert_uint_gt(purged, 0);
     ck_assert_uint_ge(purged + limit + 256, 40 * 256);
     for (unsigned i = 0; i < N; i += 3)
         myalloc__arena_free_used(region_of(blocks[i]), blocks[i], "test");
-    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena, NULL, NULL, NULL));
     myalloc__arena_trim(&test_arena);
     ck_assert_uint_eq(test_arena.regions, 0);
     ck_assert_uint_eq(test_arena.dirty_pages, 0);
@@ -348,7 +348,7 @@ START_TEST(test_arena_resize)
     ck_assert_uint_eq(test_arena.bytes_used, PAGE_SIZE << 8);
     ck_assert(!myalloc__arena_resize(region_of(p), p, 9, "test"));
     ck_assert_uint_eq(test_arena.blocks_used[8], 1);
-    ck_assert_ptr_null(myalloc__arena_check(&test_arena));
+    ck_assert_ptr_null(myalloc__arena_check(&test_arena, NULL, NULL, NULL));
     myalloc__arena_free_used(region_of(p), p, "test");
     ck_assert_uint_eq(test_arena.bytes_used, 0);
 }
