@@ -437,6 +437,27 @@ static inline void tu_check_writer_errors(int (*writer)(FILE *))
     }
 }
 
+/* ------------------------------------------- heap check after each test -- */
+
+/* Every test ends with my_heap_check() == 0: a checked teardown, run in
+ * the test's own process (Check's forked child) when the test function
+ * returns; not after a test that failed, or that ended by a signal or an
+ * exit it expected.  tcase_create is redirected here, so that every test
+ * case of every suite including this file gets it. */
+static inline void tu_heap_check_teardown(void)
+{
+    ck_assert_int_eq(my_heap_check(), 0);
+}
+
+static inline TCase *tu_tcase_create(const char *name)
+{
+    TCase *tc = tcase_create(name);
+
+    tcase_add_checked_fixture(tc, NULL, tu_heap_check_teardown);
+    return tc;
+}
+#define tcase_create(name) tu_tcase_create(name)
+
 /* Run a suite in Check's fork mode; the exit status of a test program. */
 static inline int tu_run_suite(Suite *s)
 {
