@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "checked.h"
 #include "fastpath.h"
 #include "internal.h"
 
@@ -100,9 +101,15 @@ static void *alloc(struct heap *h, size_t size, size_t alignment)
     return alloc_slow(size, alignment);
 }
 
+void *myalloc__alloc_plain(size_t size, size_t alignment)
+{
+    return alloc(myalloc__tls_heap, size, alignment);
+}
+
 void *myalloc__malloc_slow(size_t size)
 {
-    void *b = alloc(myalloc__tls_heap, size, MIN_ALIGN);
+    void *b = unlikely(myalloc__check_on) ? myalloc__checked_alloc(size, MIN_ALIGN, CALL_MALLOC)
+                                          : alloc(myalloc__tls_heap, size, MIN_ALIGN);
     COUNT(myalloc__tls_heap, calls_malloc, 1);
     return b;
 }
@@ -141,14 +148,19 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
     }
 }
 
-void myalloc__free_slow(void *ptr, const char *fn)
+void myalloc__free_plain(void *ptr, const char *fn)
 {
-    struct heap *h = myalloc__tls_heap;
     struct block_ref b;
 
     myalloc__block_find(ptr, fn, &b);
-    free_found(h, ptr, &b, fn);
-    COUNT(h, calls_free, 1);
+    free_found(myalloc__tls_heap, ptr, &b, fn);
+}
+
+void myalloc__free_slow(void *ptr, const char *fn)
+{
+    if (!unlikely(myalloc__check_on) || !myalloc__checked_free(ptr, fn))
+        myalloc__free_plain(ptr, fn);
+    COUNT(myalloc__tls_heap, calls_free, 1);
 }
 
 void my_free(void *ptr)
@@ -170,14 +182,23 @@ static size_t usable_of(const struct block_ref *b)
     return 0;
 }
 
-size_t myalloc__usable_size(const void *ptr, const char *fn)
+size_t myalloc__usable_size_plain(const void *ptr, const char *fn)
 {
     struct block_ref b;
 
-    if (ptr == NULL)
-        return 0;
     myalloc__block_find(ptr, fn, &b);
     return usable_of(&b);
+}
+
+size_t myalloc__usable_size(const void *ptr, const char *fn)
+{
+    size_t checked_size;
+
+    if (ptr == NULL)
+        return 0;
+    if (unlikely(myalloc__check_on) && myalloc__checked_usable_size(ptr, fn, &checked_size))
+        return checked_size;
+    return myalloc__usable_size_plain(ptr, fn);
 }
 
 size_t my_malloc_usable_size(const void *ptr)
@@ -194,6 +215,11 @@ void *my_calloc(size_t nmemb, size_t size)
     if (__builtin_mul_overflow(nmemb, size, &total)) {
         errno = ENOMEM;
         return NULL;
+    }
+    if (unlikely(myalloc__check_on)) {
+        p = myalloc__checked_alloc(total, MIN_ALIGN, CALL_CALLOC);
+        COUNT(myalloc__tls_heap, calls_calloc, 1);
+        return p; /* zeroed there */
     }
     p = alloc(h, total, MIN_ALIGN);
     h = myalloc__tls_heap;
@@ -233,6 +259,10 @@ void *myalloc__realloc(void *ptr, size_t size, const char *fn)
     struct heap *h = myalloc__tls_heap;
     struct block_ref b;
 
+    if (unlikely(myalloc__check_on)) {
+        COUNT(h, calls_realloc, 1);
+        return myalloc__checked_realloc(ptr, size, fn);
+    }
     if (ptr == NULL) {
         void *p = alloc(h, size, MIN_ALIGN);
         COUNT(myalloc__tls_heap, calls_malloc, 1);
@@ -282,7 +312,8 @@ void *my_reallocarray(void *ptr, size_t nmemb, size_t size)
 
 void *myalloc__alloc_aligned(size_t alignment, size_t size)
 {
-    void *p = alloc(myalloc__tls_heap, size, alignment);
+    void *p = unlikely(myalloc__check_on) ? myalloc__checked_alloc(size, alignment, CALL_ALIGNED)
+                                          : alloc(myalloc__tls_heap, size, alignment);
     COUNT(myalloc__tls_heap, calls_aligned, 1);
     return p;
 }

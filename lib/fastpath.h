@@ -13,6 +13,7 @@
 #ifndef MYALLOC_FASTPATH_H
 #define MYALLOC_FASTPATH_H
 
+#include "checked.h"
 #include "internal.h"
 
 /* Inlined even where used several times: a call here is a fifth of the
@@ -23,7 +24,8 @@ FASTPATH void *fastpath_malloc(size_t size)
 {
     struct heap *h = myalloc__tls_heap;
 
-    if (likely(h != NULL && size <= SMALL_MAX)) {
+    /* Checked mode takes every allocation (never reset once set). */
+    if (likely(h != NULL && size <= SMALL_MAX && !myalloc__check_on)) {
         unsigned cls = size_class_of(size);
         struct slab *s = h->avail[cls];
         if (likely(s != NULL && s->free != NULL)) {

@@ -10,12 +10,14 @@
  *      descriptors (slab.c): the geometry of all of them, the free lists,
  *      bitmaps and counts of those whose heap is the caller's or abandoned
  *      (see heap.c for why the others cannot be read);
- *   2. huge_lock: the huge blocks and the cache of freed mappings (huge.c).
+ *   2. huge_lock: the huge blocks and the cache of freed mappings (huge.c);
+ *   3. check_lock: in checked mode, every checked block (checked.c).
  * The first problem found is reported in one line, without allocating. */
 #include "config.h"
 
 #include <errno.h>
 
+#include "checked.h"
 #include "internal.h"
 
 int my_heap_check(void)
@@ -29,9 +31,9 @@ int my_heap_check(void)
     problem = myalloc__heaps_check(&where);
     if (problem == NULL)
         problem = myalloc__huge_check(&where);
-    /* Checked mode (lib/checked.c) verifies its red zones and quarantine
-     * here, once lib/checked.h is part of the build:
-     * CHECKED MODE: if (problem == NULL) problem = myalloc__checked_verify_all(); */
+    /* Checked mode: red zones of live blocks, patterns of freed ones. */
+    if (problem == NULL)
+        problem = myalloc__checked_verify_all();
     if (problem != NULL)
         myalloc__report_check("my_heap_check", problem, where);
     errno = saved_errno;

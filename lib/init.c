@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "checked.h"
 #include "internal.h"
 
 struct arena myalloc__arenas[MAX_ARENAS];
@@ -24,9 +25,10 @@ static _Atomic bool init_done;
  * goes on. */
 static __thread bool init_running __attribute__((tls_model("initial-exec")));
 
-/* Lock order: heaps_lock, the arenas by index, huge_lock. */
+/* Lock order: check_lock (and the trace depot's), heaps_lock, the arenas by index, huge_lock. */
 static void fork_prepare(void)
 {
+    myalloc__checked_fork_prepare();
     myalloc__heaps_fork_prepare();
     for (unsigned i = 0; i < myalloc__narenas; i++)
         pthread_mutex_lock(&myalloc__arenas[i].lock);
@@ -39,6 +41,7 @@ static void fork_parent(void)
     for (unsigned i = myalloc__narenas; i-- > 0;)
         pthread_mutex_unlock(&myalloc__arenas[i].lock);
     myalloc__heaps_fork_parent();
+    myalloc__checked_fork_parent();
 }
 
 static void fork_child(void)
@@ -47,6 +50,7 @@ static void fork_child(void)
     for (unsigned i = 0; i < myalloc__narenas; i++)
         pthread_mutex_init(&myalloc__arenas[i].lock, NULL);
     myalloc__heaps_fork_child();
+    myalloc__checked_fork_child();
 }
 
 /* CPUs this process may run on, read without allocating. */

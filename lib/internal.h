@@ -57,6 +57,7 @@ struct report_line {
 MYALLOC_HIDDEN void myalloc__line_put(struct report_line *l, const char *s);
 /* As printf's "%p" on glibc. */
 MYALLOC_HIDDEN void myalloc__line_put_pointer(struct report_line *l, const void *p);
+MYALLOC_HIDDEN void myalloc__line_put_hex(struct report_line *l, uint64_t v);
 MYALLOC_HIDDEN void myalloc__line_put_uint(struct report_line *l, uint64_t v);
 MYALLOC_HIDDEN void myalloc__line_put_int(struct report_line *l, int64_t v);
 /* Writes the line (newline added) to stderr and empties it. */
@@ -192,6 +193,9 @@ struct block_ref {
 /* Classifies ptr or reports for fn (and aborts) when it is not the start
  * of a block: O(1), reads only metadata known to be ours. */
 MYALLOC_HIDDEN void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b);
+/* Start of the live block whose bytes hold address p, or 0: for reports
+ * on pointers into a block.  Takes the arena lock for buddy blocks. */
+MYALLOC_HIDDEN uintptr_t myalloc__core_block_start(uintptr_t p);
 
 /* ---- slab.c: slabs and their free lists ------------------------------- */
 MYALLOC_HIDDEN struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner);

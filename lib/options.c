@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "internal.h"
 
 #define OPTION_PATH_MAX 4096
@@ -63,9 +64,6 @@ static const struct option_desc {
     { "verbose", OPTION_FLAG, offsetof(struct options, verbose) },
 };
 
-/* Names kept for later versions: known, but not usable yet. */
-static const char *const option_reserved[] = { "check" };
-
 static const struct option_desc *option_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++) {
@@ -73,15 +71,6 @@ static const struct option_desc *option_find(const char *name, size_t len)
             return &option_table[i];
     }
     return NULL;
-}
-
-static bool option_is_reserved(const char *name, size_t len)
-{
-    for (size_t i = 0; i < sizeof option_reserved / sizeof option_reserved[0]; i++) {
-        if (strlen(option_reserved[i]) == len && memcmp(option_reserved[i], name, len) == 0)
-            return true;
-    }
-    return false;
 }
 
 /* Sets one option from a value of len bytes: 0, EINVAL or ENAMETOOLONG. */
@@ -116,11 +105,17 @@ int my_option_set(const char *name, const char *value)
     /* Set up first, so that MYALLOC_OPTIONS, read then, cannot override
      * what the program sets. */
     (void)myalloc__init();
-    if (name == NULL || value == NULL || (o = option_find(name, strlen(name))) == NULL) {
+    if (name == NULL || value == NULL) {
         errno = EINVAL;
         return -1;
     }
-    err = option_apply(o, value, strlen(value));
+    o = option_find(name, strlen(name));
+    if (o != NULL)
+        err = option_apply(o, value, strlen(value));
+    else
+        err = myalloc__checked_option(name, strlen(name), value, strlen(value));
+    if (err == ENOENT)
+        err = EINVAL;
     if (err != 0) {
         errno = err;
         return -1;
@@ -150,13 +145,19 @@ static void option_parse_item(const char *item, size_t len)
 
     option_text(name, sizeof name, item, name_len);
     if (o == NULL) {
-        const char *parts[] = { "MYALLOC_OPTIONS: ",
-                                option_is_reserved(item, name_len) ? "option '" : "unknown option '",
-                                name,
-                                option_is_reserved(item, name_len)
-                                    ? "' is not available in this version (ignored)"
-                                    : "' (ignored)" };
-        myalloc__report_warning(parts, 4);
+        int err = myalloc__checked_option(item, name_len, value, value_len);
+        if (err == ENOENT) {
+            const char *parts[] = { "MYALLOC_OPTIONS: unknown option '", name, "' (ignored)" };
+            myalloc__report_warning(parts, 3);
+        } else if (err != 0) {
+            const char *parts[] = { "MYALLOC_OPTIONS: ",
+                                    err == EINVAL ? "bad value '" : "cannot apply '",
+                                    option_text(shown, sizeof shown, value, bare ? 0 : value_len),
+                                    "' for option '", name, "'",
+                                    err == EINVAL ? "" : ": ", err == EINVAL ? "" : strerror(err),
+                                    " (ignored)" };
+            myalloc__report_warning(parts, 9);
+        }
         return;
     }
     /* A bare or empty path is a mistake in the environment ("" clears a

@@ -543,19 +543,26 @@ const char *myalloc__arena_check(struct arena *a,
 }
 
 /* ------------------------------------------------- pointer -> metadata -- */
-/* Whether page lies in a free buddy block: the block containing it starts
- * at page rounded down to some order.  O(orders); read without the lock,
- * so only good for choosing the words of a report. */
-static bool region_page_is_free(const struct region *r, unsigned page)
+/* The head page of the buddy block holding page, or PAGE_NONE: the block
+ * starts at page rounded down to its order, and the first head met going
+ * down decides (buddy blocks never straddle one another).  O(orders). */
+static unsigned region_page_head(const struct region *r, unsigned page)
 {
     for (unsigned order = 0; order < BUDDY_ORDERS; order++) {
-        const struct page_desc *d = &r->pages[page & ~((1u << order) - 1)];
-        if (d->kind == PAGE_FREE && d->order >= order)
-            return true;
+        unsigned head = page & ~((1u << order) - 1);
+        const struct page_desc *d = &r->pages[head];
         if (d->kind != PAGE_INTERIOR)
-            return false;
+            return d->order >= order ? head : PAGE_NONE;
     }
-    return false;
+    return PAGE_NONE;
+}
+
+/* Whether page lies in a free buddy block.  Read without the lock, so only
+ * good for choosing the words of a report. */
+static bool region_page_is_free(const struct region *r, unsigned page)
+{
+    unsigned head = region_page_head(r, page);
+    return head != PAGE_NONE && r->pages[head].kind == PAGE_FREE;
 }
 
 void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
@@ -612,4 +619,37 @@ void myalloc__block_find(const void *ptr, const char *fn, struct block_ref *b)
             myalloc__report_freed(fn, ptr);
         myalloc__report_block(fn, ptr, PROBLEM_INTERIOR);
     }
+}
+
+uintptr_t myalloc__core_block_start(uintptr_t p)
+{
+    uintptr_t chunk = p & ~(uintptr_t)REGION_MASK;
+    struct region *r = (struct region *)chunk;
+    unsigned page = (unsigned)((p - chunk) >> PAGE_SHIFT), head;
+    uintptr_t start = 0;
+
+    if (!chunk_registered(chunk))
+        return 0;
+    if (r->hdr.kind == CHUNK_HUGE) {
+        struct huge *hg = (struct huge *)chunk;
+        return p >= (uintptr_t)huge_block(hg) && p < (uintptr_t)huge_block(hg) + hg->usable
+                   ? (uintptr_t)huge_block(hg)
+                   : 0;
+    }
+    if (r->pages[page].kind == PAGE_SLAB) {
+        struct slab *s = (struct slab *)page_addr(r, r->pages[page].link.head);
+        uint32_t idx;
+        if (p < (uintptr_t)s->blocks)
+            return 0;
+        idx = slab_index_of_block(s, (const void *)p);
+        return idx < s->capacity && slab_block_live(s, idx)
+                   ? (uintptr_t)s->blocks + (uintptr_t)idx * s->block_size
+                   : 0;
+    }
+    pthread_mutex_lock(&r->arena->lock);
+    head = region_page_head(r, page);
+    if (head != PAGE_NONE && r->pages[head].kind == PAGE_USED)
+        start = (uintptr_t)page_addr(r, head);
+    pthread_mutex_unlock(&r->arena->lock);
+    return start;
 }

@@ -42,6 +42,11 @@ void myalloc__line_put_pointer(struct report_line *l, const void *p)
         line_put_digits(l, (uintptr_t)p, 16, "0x");
 }
 
+void myalloc__line_put_hex(struct report_line *l, uint64_t v)
+{
+    line_put_digits(l, v, 16, "0x");
+}
+
 void myalloc__line_put_uint(struct report_line *l, uint64_t v)
 {
     line_put_digits(l, v, 10, "");

@@ -988,13 +988,13 @@ START_TEST(test_set_bad_values)
 }
 END_TEST
 
-/* Names: NULL, unknown, near misses and the reserved "check". */
+/* Names: NULL, unknown and near misses (of "check" too). */
 START_TEST(test_set_bad_names)
 {
     static const char *const bad_names[] = {
         "", "foo", "STATS", "Stats", "stats ", " stats", "stats=1",
-        "stats,verbose", "statsfile", "stats_jsonx", "heat", "check",
-        "verbose\n"};
+        "stats,verbose", "statsfile", "stats_jsonx", "heat", "checked",
+        "check_", "Check", "verbose\n"};
 
     expect_fail(NULL, "1", EINVAL);
     expect_fail(NULL, NULL, EINVAL);
@@ -1043,7 +1043,8 @@ static void bad_calls_child(void *arg)
     path[sizeof path - 1] = '\0';
     my_option_set(NULL, "1");
     my_option_set("foo", "1");
-    my_option_set("check", "1");
+    my_option_set("check", "yes");
+    my_option_set("check_guard", "sometimes");
     my_option_set("stats", "maybe");
     my_option_set("verbose", NULL);
     my_option_set("heatmap", path);

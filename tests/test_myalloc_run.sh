@@ -258,14 +258,24 @@ grep -q '^myalloc: libmyalloc [0-9][0-9.]* started, [0-9][0-9]* arenas\{0,1\}$' 
 grep -q "^myalloc: wrote .*$tmp/v.json" "$tmp/err" ||
     fail "--verbose: no line saying that $tmp/v.json was written: $(show "$tmp/err")"
 
-# --check asks for what this version does not have: one warning, and the
-# program runs on.
+# --check: the program runs as before; stderr holds only the leak report
+# (what the program left allocated at exit), which ends with the totals.
 "$run" --check "$@" > "$tmp/out" 2> "$tmp/err"
 st=$?
 test "$st" -eq 0 || fail "--check: exit status $st"
 same_stdout "--check" "$tmp/out"
-printf '%s\n' "myalloc: MYALLOC_OPTIONS: option 'check' is not available in this version (ignored)" > "$tmp/want"
-cmp -s "$tmp/err" "$tmp/want" || fail "--check: stderr is '$(show "$tmp/err")', want '$(show "$tmp/want")'"
+if test -s "$tmp/err"; then
+    grep -v -e '^myalloc: leak: [0-9]* bytes in [0-9]* blocks\{0,1\} allocated at:$' \
+        -e '^myalloc:     #[0-9]* 0x[0-9a-f]*' -e '^myalloc:     (no stack trace kept)$' \
+        -e '^myalloc: leaks: [0-9]* bytes in [0-9]* blocks\{0,1\} from [0-9]* sites\{0,1\}$' \
+        "$tmp/err" > "$tmp/other"
+    test -s "$tmp/other" && fail "--check: stderr has more than the leak report: $(show "$tmp/other")"
+    tail -n 1 "$tmp/err" | grep -q '^myalloc: leaks: ' ||
+        fail "--check: the leak report does not end with the totals: $(show "$tmp/err")"
+fi
+"$run" --check --options=check_leaks=0 "$@" > "$tmp/out" 2> "$tmp/err"
+same_stdout "--check --options=check_leaks=0" "$tmp/out"
+test -s "$tmp/err" && fail "--check with check_leaks=0: stderr is '$(show "$tmp/err")', want nothing"
 
 "$run" --options=stats_json="$tmp/o.json" "$@" > "$tmp/out" 2> "$tmp/err"
 same_stdout "--options" "$tmp/out"
@@ -314,8 +324,10 @@ bad_option 'foo' "$w unknown option 'foo' (ignored)" "$@"
 bad_option 'stats=maybe' "$w bad value 'maybe' for option 'stats' (ignored)" "$@"
 bad_option 'verbose=2' "$w bad value '2' for option 'verbose' (ignored)" "$@"
 bad_option 'stats=' "$w bad value '' for option 'stats' (ignored)" "$@"
-bad_option 'check=1' "$w option 'check' is not available in this version (ignored)" "$@"
-bad_option 'check' "$w option 'check' is not available in this version (ignored)" "$@"
+bad_option 'check=2' "$w bad value '2' for option 'check' (ignored)" "$@"
+bad_option 'check_guard=sometimes' "$w bad value 'sometimes' for option 'check_guard' (ignored)" "$@"
+bad_option 'check_trace=17' "$w bad value '17' for option 'check_trace' (ignored)" "$@"
+bad_option 'check_quarantine=-1' "$w bad value '-1' for option 'check_quarantine' (ignored)" "$@"
 bad_option 'stats_file=' "$w bad value '' for option 'stats_file' (ignored)" "$@"
 bad_option 'stats_json=' "$w bad value '' for option 'stats_json' (ignored)" "$@"
 bad_option 'heatmap=' "$w bad value '' for option 'heatmap' (ignored)" "$@"
