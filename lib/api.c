@@ -77,7 +77,7 @@ static void *alloc_block(struct heap *h, size_t size, size_t alignment)
         usable = PAGE_SIZE << order;
     } else {
         b = myalloc__huge_alloc(size, alignment);
-        usable = b != NULL ? my_malloc_usable_size(b) : 0;
+        usable = b != NULL ? myalloc__usable_size_plain(b, "malloc") : 0;
     }
     if (b != NULL) {
         counter_add(&h->counters.bytes_requested, size);
