@@ -643,9 +643,34 @@ struct leak_site {
     uint64_t bytes, blocks;
 };
 
-void myalloc__checked_report_leaks(void)
+/* Sites whose first frame has this prefix are the C library's stdio
+ * buffers: it frees them after our report (in exit's last step), so they
+ * are left out (myalloc(7) says so). */
+#define STDIO_BUFFER_PREFIX "_IO_"
+
+/* "WHAT BYTES bytes in BLOCKS block(s)", then " from SITES site(s)" when
+ * sites is not 0, else " allocated at:"; a line of its own. */
+static void leak_line(const char *what, uint64_t bytes, uint64_t blocks, uint64_t sites)
 {
     struct report_line l = { .len = 0 };
+
+    myalloc__line_put(&l, what);
+    myalloc__line_put_uint(&l, bytes);
+    myalloc__line_put(&l, " bytes in ");
+    myalloc__line_put_uint(&l, blocks);
+    myalloc__line_put(&l, blocks == 1 ? " block" : " blocks");
+    if (sites != 0) {
+        myalloc__line_put(&l, " from ");
+        myalloc__line_put_uint(&l, sites);
+        myalloc__line_put(&l, sites == 1 ? " site" : " sites");
+    } else {
+        myalloc__line_put(&l, " allocated at:");
+    }
+    myalloc__line_flush(&l);
+}
+
+void myalloc__checked_report_leaks(void)
+{
     struct leak_site *sites;
     size_t nsites = (size_t)1 << 16, map_bytes = nsites * sizeof *sites;
     uint64_t total_bytes = 0, total_blocks = 0, total_sites = 0;
@@ -662,15 +687,23 @@ void myalloc__checked_report_leaks(void)
         if (b->user <= CB_TOMBSTONE || b->state != CB_LIVE)
             continue;
         struct leak_site *s = &sites[b->alloc_trace & (nsites - 1)];
-        total_sites += s->blocks == 0;
         s->bytes += b->size;
         s->blocks++;
-        total_bytes += b->size;
-        total_blocks++;
     }
     pthread_mutex_unlock(&check_lock);
-    /* Largest first: pick the biggest remaining site each time (the sites
-     * are few; nothing here may allocate, so no qsort). */
+    for (size_t i = 0; i < nsites; i++) {
+        if (sites[i].blocks == 0)
+            continue;
+        if (myalloc__trace_starts_in((uint32_t)i, STDIO_BUFFER_PREFIX)) {
+            sites[i].blocks = 0;
+            continue;
+        }
+        total_sites++;
+        total_bytes += sites[i].bytes;
+        total_blocks += sites[i].blocks;
+    }
+    /* Largest first: pick the biggest remaining site each time (nothing
+     * here may allocate, so no qsort). */
     for (uint64_t printed = 0; printed < total_sites; printed++) {
         size_t best = 0;
         for (size_t i = 1; i < nsites; i++) {
@@ -678,25 +711,12 @@ void myalloc__checked_report_leaks(void)
                 (sites[best].blocks == 0 || sites[i].bytes > sites[best].bytes))
                 best = i;
         }
-        myalloc__line_put(&l, "myalloc: leak: ");
-        myalloc__line_put_uint(&l, sites[best].bytes);
-        myalloc__line_put(&l, " bytes in ");
-        myalloc__line_put_uint(&l, sites[best].blocks);
-        myalloc__line_put(&l, sites[best].blocks == 1 ? " block allocated at:" : " blocks allocated at:");
-        myalloc__line_flush(&l);
+        leak_line("myalloc: leak: ", sites[best].bytes, sites[best].blocks, 0);
         myalloc__trace_print((uint32_t)best);
         sites[best].blocks = 0;
     }
-    if (total_blocks != 0) {
-        myalloc__line_put(&l, "myalloc: leaks: ");
-        myalloc__line_put_uint(&l, total_bytes);
-        myalloc__line_put(&l, " bytes in ");
-        myalloc__line_put_uint(&l, total_blocks);
-        myalloc__line_put(&l, total_blocks == 1 ? " block from " : " blocks from ");
-        myalloc__line_put_uint(&l, total_sites);
-        myalloc__line_put(&l, total_sites == 1 ? " site" : " sites");
-        myalloc__line_flush(&l);
-    }
+    if (total_blocks != 0)
+        leak_line("myalloc: leaks: ", total_bytes, total_blocks, total_sites);
     (void)myalloc__os_unmap(mem, map_bytes);
 }
 

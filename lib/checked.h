@@ -72,6 +72,8 @@ MYALLOC_HIDDEN int myalloc__trace_init(void);
 MYALLOC_HIDDEN uint32_t myalloc__trace_capture(unsigned max_depth);
 /* One "myalloc:     #i ADDR NAME+OFF (OBJECT)" line per frame. */
 MYALLOC_HIDDEN void myalloc__trace_print(uint32_t id);
+/* Whether the innermost frame is in a function whose name has prefix. */
+MYALLOC_HIDDEN bool myalloc__trace_starts_in(uint32_t id, const char *prefix);
 MYALLOC_HIDDEN void myalloc__trace_fork_prepare(void);
 MYALLOC_HIDDEN void myalloc__trace_fork_parent(void);
 MYALLOC_HIDDEN void myalloc__trace_fork_child(void);

@@ -174,6 +174,16 @@ void myalloc__trace_print(uint32_t id)
     }
 }
 
+bool myalloc__trace_starts_in(uint32_t id, const char *prefix)
+{
+    Dl_info info;
+
+    if (id == 0 || depot == NULL || id > depot->used)
+        return false;
+    return dladdr((void *)(depot->traces[id].frames[0] - 1), &info) != 0 &&
+           info.dli_sname != NULL && strncmp(info.dli_sname, prefix, strlen(prefix)) == 0;
+}
+
 void myalloc__trace_fork_prepare(void)
 {
     pthread_mutex_lock(&depot_lock);
