@@ -647,6 +647,7 @@ struct leak_site {
  * buffers: it frees them after our report (in exit's last step), so they
  * are left out (myalloc(7) says so). */
 #define STDIO_BUFFER_PREFIX "_IO_"
+#define LEAK_SITES_SHOWN 20
 
 /* "WHAT BYTES bytes in BLOCKS block(s)", then " from SITES site(s)" when
  * sites is not 0, else " allocated at:"; a line of its own. */
@@ -703,8 +704,8 @@ void myalloc__checked_report_leaks(void)
         total_blocks += sites[i].blocks;
     }
     /* Largest first: pick the biggest remaining site each time (nothing
-     * here may allocate, so no qsort). */
-    for (uint64_t printed = 0; printed < total_sites; printed++) {
+     * here may allocate, so no qsort); the long tail only in the totals. */
+    for (uint64_t printed = 0; printed < total_sites && printed < LEAK_SITES_SHOWN; printed++) {
         size_t best = 0;
         for (size_t i = 1; i < nsites; i++) {
             if (sites[i].blocks != 0 &&
