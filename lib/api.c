@@ -127,8 +127,7 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
         struct slab *s = b->slab;
         if (s->owner == h) {
             slab_block_set_live(s, b->index, false);
-            *(void **)ptr = s->free;
-            s->free = ptr;
+            slab_push(s, ptr);
             s->in_use--;
             counter_add(&h->counters.class_frees[s->cls], 1);
             counter_add(&h->counters.small_frees_slow, 1);

@@ -321,7 +321,7 @@ void myalloc__heap_free_remote(struct slab *s, void *p)
      * flag read here carries the owner's last writes to the slab (the
      * notifier writes returned_next next). */
     do {
-        *(void **)p = (void *)(old & ~SLAB_XFREE_FULL);
+        slab_link_set(p, (void *)(old & ~SLAB_XFREE_FULL));
     } while (!atomic_compare_exchange_weak_explicit(&s->xfree, &old, (uintptr_t)p,
                                                     memory_order_acq_rel,
                                                     memory_order_relaxed));

@@ -78,6 +78,8 @@ int myalloc__init(void)
     pthread_mutex_lock(&init_lock);
     if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
         init_running = true;
+        /* First: every free-list link is written with it. */
+        myalloc__link_key_init();
         unsigned n = 2 * cpu_count();
         if (n > MAX_ARENAS)
             n = MAX_ARENAS;

@@ -17,6 +17,8 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* n + a - 1 must not overflow: callers pass sizes already bounded (by
+ * REQUEST_MAX, or their own structures). */
 static inline size_t align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
 static inline bool is_pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
@@ -48,6 +50,11 @@ MYALLOC_HIDDEN _Noreturn void myalloc__report_block(const char *fn, const void *
  * freed". */
 MYALLOC_HIDDEN _Noreturn void myalloc__report_freed(const char *fn, const void *ptr);
 MYALLOC_HIDDEN _Noreturn void myalloc__report_internal(const char *what);
+/* A free-list link of slab that does not decode, found in block:
+ * "myalloc: malloc: free list of slab S corrupted (block B holds a link
+ * that does not decode)", then abort(). */
+MYALLOC_HIDDEN __attribute__((cold)) _Noreturn void
+myalloc__report_free_list(const struct slab *slab, const void *block);
 /* Building a report line by line on the stack (checked mode's reports are
  * several lines): each put truncates at the buffer's end. */
 struct report_line {
@@ -86,6 +93,11 @@ MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size
                                      void *target, void **out);
 MYALLOC_HIDDEN int myalloc__os_protect(void *p, size_t size, bool accessible);
 MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
+/* Random bytes from the kernel, never blocking: 0 or an errno. */
+MYALLOC_HIDDEN int myalloc__os_random(void *buf, size_t size);
+/* Clocks, process id and addresses mixed: for when there is no
+ * myalloc__os_random. */
+MYALLOC_HIDDEN uint64_t myalloc__os_weak_entropy(void);
 /* Tests only: make the after-th next mapping fail with ENOMEM, or the
  * after-th next purge with EAGAIN. */
 MYALLOC_HIDDEN void myalloc__os_inject_enomem(int after);
@@ -226,16 +238,89 @@ static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
     atomic_store_explicit(&s->live[idx >> 6], live ? (w | bit) : (w & ~bit),
                           memory_order_relaxed);
 }
+
+/* Free-list links.  A free block's first word links it to the next block
+ * of its list (the local list, or the remote list xfree), stored encoded:
+ *
+ *     word = (next ^ block) * key.mul        (mod 2^64; next NULL at the end)
+ *     next = (word * key.inv) ^ block
+ *
+ * key.mul is a random odd number read once per process (kept across
+ * fork), key.inv its inverse mod 2^64.  Why this form:
+ *  - a plain pointer written over a link, even a real heap address that
+ *    leaked, decodes to an unrelated value: without the key no word
+ *    decodes to a chosen address;
+ *  - a product carries any change of the word into its high bits, so the
+ *    usual overrun, which rewrites only the low bytes of the next block's
+ *    first word, is caught too (with XOR alone it would decode to a
+ *    nearby address in the same slab and go unnoticed);
+ *  - mixing in the block's address ties a link to its block: copied to
+ *    another block, it decodes to another address;
+ *  - reading a freed block shows no heap address (a plain list gives one
+ *    to any use-after-free read).
+ * Every read checks that next is NULL or a MIN_ALIGN-aligned address in
+ * the same slab (its buddy block, aligned to its size): next ^ block, which
+ * is word * key.inv before the last XOR, has no bit of slab->link_mask set.
+ * A random word passes with a chance of about 2^-52.  An attacker who can
+ * both read freed blocks and knows where they are can still recover the
+ * key; this is against corruption, not a proof against exploitation.
+ *
+ * Every read and write of a link goes through these helpers. */
+struct link_key {
+    uint64_t mul; /* odd: never 0, invertible */
+    uint64_t inv; /* mul * inv == 1 mod 2^64 */
+};
+MYALLOC_HIDDEN extern struct link_key myalloc__link_key;
+
+/* Links block (free, in slab s's lists) to next. */
+static inline void slab_link_set(void *block, const void *next)
+{
+    *(uint64_t *)block = ((uintptr_t)next ^ (uintptr_t)block) * myalloc__link_key.mul;
+}
+
+/* next ^ block, decoded from block's link: a sound link has no bit of
+ * s->link_mask set, except the end of the list, which decodes to block
+ * itself. */
+static inline uintptr_t slab_link_xor(const void *block)
+{
+    return (uintptr_t)(*(const uint64_t *)block * myalloc__link_key.inv);
+}
+
+static inline bool slab_link_sound(const struct slab *s, const void *block, uintptr_t x)
+{
+    return (x & s->link_mask) == 0 || x == (uintptr_t)block;
+}
+
+/* The block after block on a list of s, or NULL; a link that does not
+ * decode is reported (and aborts). */
+static inline void *slab_link_next(const struct slab *s, const void *block)
+{
+    uintptr_t x = slab_link_xor(block);
+
+    if (unlikely(!slab_link_sound(s, block, x)))
+        myalloc__report_free_list(s, block);
+    return (void *)(x ^ (uintptr_t)block);
+}
+
 /* Takes the first block off a slab's free list (not empty) and marks it
  * handed out. */
 static inline void *slab_pop(struct slab *s)
 {
     void *b = s->free;
-    s->free = *(void **)b;
+    s->free = slab_link_next(s, b);
     slab_block_set_live(s, slab_index_of_block(s, b), true);
     s->in_use++;
     return b;
 }
+
+/* Puts block b, just marked free, on the owner's local list. */
+static inline void slab_push(struct slab *s, void *b)
+{
+    slab_link_set(b, s->free);
+    s->free = b;
+}
+/* Draws the link key: once, at start-up, before any slab exists. */
+MYALLOC_HIDDEN void myalloc__link_key_init(void);
 /* Moves up to a page of never-used blocks onto the free list. */
 MYALLOC_HIDDEN void myalloc__slab_refill(struct slab *s);
 /* Takes the remote frees onto the free list; returns how many. */

@@ -1,4 +1,5 @@
-/* os_posix.c - the only file that talks to the OS about memory.
+/* os_posix.c - the only file that talks to the OS: memory, and the
+ * randomness the free-list encoding needs.
  *
  * Contract: every primitive returns 0 or an errno value and never sets
  * errno for its caller; sizes and addresses are multiples of PAGE_SIZE.
@@ -9,7 +10,11 @@
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_RANDOM_H
+#include <sys/random.h>
+#endif
 
 #include "internal.h"
 
@@ -174,4 +179,48 @@ size_t myalloc__os_page_size(void)
 {
     long n = sysconf(_SC_PAGESIZE);
     return n > 0 ? (size_t)n : PAGE_SIZE;
+}
+
+/* size bytes from the kernel's random source, without blocking: 0, or an
+ * errno (ENOSYS where there is no getrandom, EAGAIN before the kernel's
+ * pool is ready at early boot) with buf left partly written. */
+int myalloc__os_random(void *buf, size_t size)
+{
+#ifdef HAVE_GETRANDOM
+    int saved = errno;
+    size_t done = 0;
+
+    while (done < size) {
+        ssize_t n = getrandom((char *)buf + done, size - done, GRND_NONBLOCK);
+        if (n < 0) {
+            int err = errno;
+            errno = saved;
+            if (err == EINTR)
+                continue;
+            return err;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+#else
+    (void)buf;
+    (void)size;
+    return ENOSYS;
+#endif
+}
+
+/* When myalloc__os_random fails: what differs between processes and runs
+ * without a random source (clocks, process id, where ASLR put the stack
+ * and this library).  Weak, but never the same twice in practice. */
+uint64_t myalloc__os_weak_entropy(void)
+{
+    struct timespec real = { 0, 0 }, mono = { 0, 0 };
+    uint64_t stack_marker = 0;
+
+    (void)clock_gettime(CLOCK_REALTIME, &real);
+    (void)clock_gettime(CLOCK_MONOTONIC, &mono);
+    return ((uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec) ^
+           ((uint64_t)mono.tv_nsec << 20) ^ ((uint64_t)getpid() << 40) ^
+           (uint64_t)(uintptr_t)&stack_marker ^
+           ((uint64_t)(uintptr_t)&myalloc__os_weak_entropy << 17);
 }

@@ -95,6 +95,18 @@ void myalloc__report_block(const char *fn, const void *ptr, const char *problem)
     abort();
 }
 
+void myalloc__report_free_list(const struct slab *slab, const void *block)
+{
+    struct report_line l = { .len = 0 };
+    myalloc__line_put(&l, "myalloc: malloc: free list of slab ");
+    myalloc__line_put_pointer(&l, slab);
+    myalloc__line_put(&l, " corrupted (block ");
+    myalloc__line_put_pointer(&l, block);
+    myalloc__line_put(&l, " holds a link that does not decode)");
+    myalloc__line_flush(&l);
+    abort();
+}
+
 void myalloc__report_freed(const char *fn, const void *ptr)
 {
     /* free, my_free, cfree, __libc_free: the block was freed twice. */

@@ -4,13 +4,56 @@
  * alignment, then capacity blocks.  Blocks never handed out yet lie in
  * [bump, end) and are not touched until needed, so a fresh slab costs no
  * memory beyond what is used.  The local free list links freed blocks
- * through their first word; remote frees wait on xfree (see types.h) until
- * the owner collects them. */
+ * through their first word, encoded (internal.h); remote frees wait on
+ * xfree (see types.h), linked the same way, until the owner collects them. */
 #include "config.h"
 
 #include <string.h>
 
 #include "internal.h"
+
+/* A fixed odd key until start-up draws the process's own: a slab made
+ * before that (none is, in the library) would then fail loudly, never
+ * decode wrongly in silence. */
+#define LINK_KEY_DEFAULT_MUL UINT64_C(0x9e3779b97f4a7c15)
+#define LINK_KEY_DEFAULT_INV UINT64_C(0xf1de83e19937733d)
+_Static_assert(LINK_KEY_DEFAULT_MUL * LINK_KEY_DEFAULT_INV == 1, "inverse of the default key");
+struct link_key myalloc__link_key = { LINK_KEY_DEFAULT_MUL, LINK_KEY_DEFAULT_INV };
+
+/* splitmix64's finaliser: spreads the weak fallback's bits over the word. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+void myalloc__link_key_init(void)
+{
+    uint64_t mul = 0, inv;
+
+    if (myalloc__os_random(&mul, sizeof mul) != 0)
+        mul = mix64(myalloc__os_weak_entropy() ^ mul);
+    /* Odd, so invertible; the top bit set, so that no small key leaves
+     * the high bits of a link to chance. */
+    mul |= UINT64_C(1) | (UINT64_C(1) << 63);
+    /* Newton's iteration for the inverse mod 2^64: mul is its own inverse
+     * mod 8 (3 bits), and each step doubles the bits: 6, 12, 24, 48, 96. */
+    inv = mul;
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - mul * inv;
+    if (mul * inv != 1)
+        myalloc__report_internal("free-list key has no inverse");
+    myalloc__link_key.mul = mul;
+    myalloc__link_key.inv = inv;
+}
+
+/* A sound link's next ^ block stays inside the slab's buddy block (aligned
+ * to its size) and keeps the MIN_ALIGN alignment. */
+static uintptr_t slab_link_mask(unsigned order)
+{
+    return ~(uintptr_t)((PAGE_SIZE << order) - 1) | (MIN_ALIGN - 1);
+}
 
 void myalloc__slab_layout(unsigned cls, unsigned order, size_t *first, uint32_t *capacity)
 {
@@ -58,6 +101,7 @@ struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner)
     s->reciprocal = (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size);
     s->cls = (uint8_t)cls;
     s->order = (uint8_t)order;
+    s->link_mask = slab_link_mask(order);
     s->state = SLAB_LISTED;
     return s;
 }
@@ -73,8 +117,8 @@ void myalloc__slab_refill(struct slab *s)
     if (n > (size_t)(s->end - b) / size)
         n = (size_t)(s->end - b) / size;
     for (size_t i = 0; i + 1 < n; i++)
-        *(void **)(b + i * size) = b + (i + 1) * size;
-    *(void **)(b + (n - 1) * size) = s->free;
+        slab_link_set(b + i * size, b + (i + 1) * size);
+    slab_link_set(b + (n - 1) * size, s->free);
     s->free = b;
     s->bump = b + n * size;
 }
@@ -86,16 +130,16 @@ uint32_t myalloc__slab_collect(struct slab *s)
     uint32_t n = 0;
 
     while (b != NULL) {
-        void *next = *(void **)b;
         uint32_t idx = slab_index_of(s, b);
+        void *next;
 
         /* A block freed twice by other threads shows up here a second
          * time with its live bit already clear; a list cycle does too. */
         if (idx == UINT32_MAX || !slab_block_live(s, idx))
             myalloc__report_block("my_free", b, PROBLEM_DOUBLE_FREE);
+        next = slab_link_next(s, b);
         slab_block_set_live(s, idx, false);
-        *(void **)b = s->free;
-        s->free = b;
+        slab_push(s, b);
         n++;
         b = next;
     }
@@ -141,6 +185,8 @@ static const char *slab_check_geometry(const struct slab *s, const void **where)
         return check_fault(where, s, "slab %p: block area disagrees with its class layout");
     if (s->reciprocal != (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size))
         return check_fault(where, s, "slab %p: reciprocal disagrees with its block size");
+    if (s->link_mask != slab_link_mask(s->order))
+        return check_fault(where, s, "slab %p: link mask disagrees with its order");
     return NULL;
 }
 
@@ -182,7 +228,7 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
 
     /* Each entry is checked before it is followed; a list longer than the
      * slab has a cycle. */
-    for (void *b = s->free; b != NULL; b = *(void **)b) {
+    for (const void *b = s->free; b != NULL;) {
         uint32_t idx = slab_index_of(s, b);
         if (idx == UINT32_MAX || idx >= carved)
             return check_fault(where, s,
@@ -191,6 +237,11 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
             return check_fault(where, s, "slab %p: local free list holds a live block");
         if (++nfree > carved)
             return check_fault(where, s, "slab %p: local free list has a cycle");
+        uintptr_t x = slab_link_xor(b);
+        if (!slab_link_sound(s, b, x))
+            return check_fault(where, s,
+                               "slab %p: local free list holds a link that does not decode");
+        b = (const void *)(x ^ (uintptr_t)b);
     }
     if (nfree + (s->capacity - carved) + s->in_use != s->capacity)
         return check_fault(where, s,
@@ -208,7 +259,7 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
             return check_fault(where, s, "slab %p: FULL flag on a slab that is tracked");
         return NULL;
     }
-    for (void *b = (void *)xfree; b != NULL; b = *(void **)b) {
+    for (const void *b = (const void *)xfree; b != NULL;) {
         uint32_t idx = slab_index_of(s, b);
         if (idx == UINT32_MAX || idx >= carved)
             return check_fault(where, s,
@@ -217,6 +268,11 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
             return check_fault(where, s, "slab %p: remote free list holds a block not handed out");
         if (++nremote > s->in_use)
             return check_fault(where, s, "slab %p: remote free list has a cycle");
+        uintptr_t x = slab_link_xor(b);
+        if (!slab_link_sound(s, b, x))
+            return check_fault(where, s,
+                               "slab %p: remote free list holds a link that does not decode");
+        b = (const void *)(x ^ (uintptr_t)b);
     }
     return NULL;
 }

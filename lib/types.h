@@ -158,7 +158,8 @@ struct arena {
 
 /* ------------------------------------------------------------- slabs -- */
 /* Remote frees go onto slab->xfree, a list of blocks linked through their
- * first word, with SLAB_XFREE_FULL in the low bit (blocks are 16-aligned).
+ * first word (encoded, as the local list's: see internal.h), with
+ * SLAB_XFREE_FULL in the low bit (blocks are 16-aligned).
  * FULL is set only by the slab's owner, only when the list is empty and the
  * owner stops tracking the slab (no free block left).  The remote free that
  * clears FULL must push the slab onto its owner's returned stack: this way
@@ -180,7 +181,10 @@ struct slab {
     /* Everything below belongs to the owner (or to the holder of
      * heaps_lock for an abandoned heap). */
     struct heap *owner;
-    void *free;         /* local free list */
+    void *free;         /* local free list (links encoded, internal.h) */
+    uintptr_t link_mask; /* bits never set in a sound link's next ^ block:
+                          * those above the slab's buddy block, and those
+                          * below MIN_ALIGN */
     char *bump;         /* never-used blocks: [bump, end) */
     char *end;
     char *blocks;       /* first block */

@@ -139,18 +139,22 @@ START_TEST(test_consistent_heap)
 END_TEST
 
 /* ------------------------------------------------------------- slabs -- */
+/* Links are encoded (internal.h): a link to the slab's header decodes,
+ * but is no block; a plain pointer written over a link does not decode. */
 START_TEST(test_free_list_link_outside)
 {
     void *hold = my_malloc(48), *p = my_malloc(48);
-    void *saved;
+    uint64_t saved;
 
     my_free(tu_launder(p)); /* first on the free list */
-    saved = *(void **)p;
-    *(void **)p = (void *)(uintptr_t)0x1000;
+    memcpy(&saved, p, sizeof saved);
+    slab_link_set(p, slab_of(p));
     errno = 0;
     expect_report("slab", slab_of(p), "local free list points outside the slab's blocks");
     ck_assert_int_eq(errno, 0);
-    *(void **)p = saved;
+    *(void **)p = (void *)(uintptr_t)0x1000;
+    expect_report("slab", slab_of(p), "local free list holds a link that does not decode");
+    memcpy(p, &saved, sizeof saved);
     expect_clean();
     my_free(hold);
 }
@@ -159,14 +163,14 @@ END_TEST
 START_TEST(test_free_list_cycle)
 {
     void *hold = my_malloc(64), *p = my_malloc(64), *q = my_malloc(64);
-    void *saved;
+    uint64_t saved;
 
     my_free(tu_launder(p));
     my_free(tu_launder(q)); /* the list: q, p, ... */
-    saved = *(void **)p;
-    *(void **)p = q;
+    memcpy(&saved, p, sizeof saved);
+    slab_link_set(p, q);
     expect_report("slab", slab_of(p), "local free list has a cycle");
-    *(void **)p = saved;
+    memcpy(p, &saved, sizeof saved);
     my_free(hold);
 }
 END_TEST
@@ -213,6 +217,9 @@ START_TEST(test_geometry_wrong)
     s->capacity--;
     expect_report("slab", s, "block area disagrees with its class layout");
     s->capacity++;
+    s->link_mask ^= (uintptr_t)1 << 20;
+    expect_report("slab", s, "link mask disagrees with its order");
+    s->link_mask ^= (uintptr_t)1 << 20;
     my_free(p);
 }
 END_TEST
@@ -233,6 +240,9 @@ START_TEST(test_remote_free_list)
     atomic_store(&s->xfree, (uintptr_t)p + 8);
     expect_report("slab", s, "remote free list points outside the slab's blocks");
     atomic_store(&s->xfree, saved);
+    *(uint64_t *)p ^= 1; /* the last link: NULL, encoded */
+    expect_report("slab", s, "remote free list holds a link that does not decode");
+    *(uint64_t *)p ^= 1;
     my_free(hold);
 }
 END_TEST

@@ -145,7 +145,7 @@ START_TEST(test_slab_refill_covers_blocks)
             if (s->free == NULL)
                 myalloc__slab_refill(s);
             void *b = s->free;
-            s->free = *(void **)b;
+            s->free = slab_link_next(s, b);
             uint32_t idx = slab_index_of(s, b);
             ck_assert_uint_ne(idx, UINT32_MAX);
             ck_assert(!slab_block_live(s, idx));
