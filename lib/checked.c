@@ -69,6 +69,7 @@ struct cblock {
     uint8_t state;
     uint8_t call; /* enum check_call */
     bool guarded;
+    bool filled; /* CB_FREED: its bytes were set to CHECK_FREED_BYTE */
 };
 #define CB_TOMBSTONE ((uintptr_t)1)
 
@@ -281,7 +282,7 @@ static const char *redzones_damage(const struct cblock *b, int64_t *offset)
 /* For a freed block: the offset of the first byte written after the free. */
 static int64_t freed_damage(const struct cblock *b)
 {
-    if (b->guarded || !settings.fill)
+    if (!b->filled)
         return INT64_MAX;
     return first_changed(b, b->user, b->user + b->size, CHECK_FREED_BYTE);
 }
@@ -424,6 +425,7 @@ static int check_start(void)
         err = table_reserve();
     if (err != 0)
         return err;
+    myalloc__stderr_keep();
     if (back_link_secret == 0)
         back_link_secret = ((uintptr_t)&mem * 0x9e3779b97f4a7c15u) | 1;
     myalloc__check_on = true;
@@ -520,6 +522,7 @@ bool myalloc__checked_free(void *ptr, const char *fn)
             (void)myalloc__os_protect((void *)b->base, b->span, false);
         else if (settings.fill)
             memset(ptr, CHECK_FREED_BYTE, b->size);
+        b->filled = !b->guarded && settings.fill;
         quarantine_add(b);
     }
     pthread_mutex_unlock(&check_lock);
@@ -728,6 +731,7 @@ __attribute__((destructor)) static void checked_at_exit(void)
 
     if (table == NULL)
         return;
+    myalloc__report_to(myalloc__stderr_at_exit());
     problem = myalloc__checked_verify_all();
     if (problem != NULL) {
         const char *parts[] = { "at exit: ", problem };

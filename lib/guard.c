@@ -20,12 +20,14 @@ static void guard_on_fault(int sig, siginfo_t *info, void *context)
     if (myalloc__checked_fault(info->si_addr))
         return; /* reported and going on (check_abort=0): the page was
                  * made accessible, the access is retried and succeeds */
-    /* Not ours: the previous disposition takes the retried access. */
-    sigaction(SIGSEGV, &previous, NULL);
+    /* Not ours: the program's handler, or the default action (which
+     * ends the process) on the retried access. */
     if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction != NULL)
         previous.sa_sigaction(sig, info, context);
     else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN)
         previous.sa_handler(sig);
+    else
+        sigaction(SIGSEGV, &previous, NULL);
 }
 
 void myalloc__guard_handler_install(void)

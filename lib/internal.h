@@ -67,6 +67,8 @@ MYALLOC_HIDDEN void myalloc__line_put_pointer(struct report_line *l, const void 
 MYALLOC_HIDDEN void myalloc__line_put_hex(struct report_line *l, uint64_t v);
 MYALLOC_HIDDEN void myalloc__line_put_uint(struct report_line *l, uint64_t v);
 MYALLOC_HIDDEN void myalloc__line_put_int(struct report_line *l, int64_t v);
+/* Sends report lines to fd instead of stderr (for reports at exit). */
+MYALLOC_HIDDEN void myalloc__report_to(int fd);
 /* Writes the line (newline added) to stderr and empties it. */
 MYALLOC_HIDDEN void myalloc__line_flush(struct report_line *l);
 
@@ -392,6 +394,12 @@ MYALLOC_HIDDEN void myalloc__stats_mapped(size_t add, size_t sub);
 /* ---- options.c: MYALLOC_OPTIONS, my_option_set, outputs at exit ------- */
 /* Reads MYALLOC_OPTIONS once, warning about what it cannot use. */
 MYALLOC_HIDDEN void myalloc__options_init(void);
+/* Keeps a copy of stderr for reports written at exit (programs may close
+ * stderr in an atexit handler, which runs before our destructors). */
+MYALLOC_HIDDEN void myalloc__stderr_keep(void);
+/* Where a report written at exit goes: stderr, or the copy if stderr is
+ * closed by then. */
+MYALLOC_HIDDEN int myalloc__stderr_at_exit(void);
 
 /* ---- heatmap.c: the SVG picture of the heap ---------------------------- */
 /* (my_heatmap_write is its public entry.) */

@@ -39,7 +39,7 @@ static pthread_mutex_t options_lock = PTHREAD_MUTEX_INITIALIZER;
  * which runs before our destructor. */
 static int stderr_copy = -1;
 
-static void stderr_keep(void)
+void myalloc__stderr_keep(void)
 {
     if (stderr_copy < 0)
         stderr_copy = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -92,7 +92,7 @@ static int option_apply(const struct option_desc *o, const char *value, size_t l
     }
     if ((options.stats && path_is_stderr(options.stats_file)) ||
         strcmp(options.stats_json, "-") == 0 || strcmp(options.heatmap, "-") == 0)
-        stderr_keep();
+        myalloc__stderr_keep();
     pthread_mutex_unlock(&options_lock);
     return 0;
 }
@@ -193,6 +193,13 @@ void myalloc__options_init(void)
                                 n > 0 ? count : "?", " arenas" };
         myalloc__report_warning(parts, 5);
     }
+}
+
+int myalloc__stderr_at_exit(void)
+{
+    if (stderr_copy >= 0 && fcntl(STDERR_FILENO, F_GETFD) < 0)
+        return stderr_copy;
+    return STDERR_FILENO;
 }
 
 /* ----------------------------------------------------- outputs at exit -- */

@@ -62,11 +62,18 @@ void myalloc__line_put_int(struct report_line *l, int64_t v)
     }
 }
 
+static int report_fd = STDERR_FILENO;
+
+void myalloc__report_to(int fd)
+{
+    report_fd = fd;
+}
+
 static void line_write(const struct report_line *l)
 {
     size_t done = 0;
     while (done < l->len) {
-        ssize_t n = write(STDERR_FILENO, l->buf + done, l->len - done);
+        ssize_t n = write(report_fd, l->buf + done, l->len - done);
         if (n <= 0)
             return;
         done += (size_t)n;

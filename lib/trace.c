@@ -125,7 +125,9 @@ uint32_t myalloc__trace_capture(unsigned max_depth)
         return 0;
     if (max_depth > TRACE_MAX_DEPTH)
         max_depth = TRACE_MAX_DEPTH;
-    n = backtrace(raw, (int)(sizeof raw / sizeof raw[0]));
+    /* Unwinding costs per frame: only as deep as kept, plus room for
+     * the library's own frames. */
+    n = backtrace(raw, (int)max_depth + 16);
     /* Frame 0 is this function; then the library's frames, if known. */
     int first = 1;
     while (first < n && (uintptr_t)raw[first] >= own_code_start &&
