@@ -43,10 +43,17 @@ static void *small_pop(struct heap *h, unsigned cls)
     return slab_pop(s);
 }
 
+/* The header of the huge block p. */
+static struct huge *huge_of(const void *p)
+{
+    return (struct huge *)(((uintptr_t)p - 1) & ~(uintptr_t)REGION_MASK);
+}
+
 static void *small_alloc(struct heap *h, unsigned cls, size_t size)
 {
     void *b = small_pop(h, cls);
     if (likely(b != NULL)) {
+        annotate_block_handed_out(b, size, myalloc__class_sizes[cls], false);
         counter_add(&h->counters.class_allocs[cls], 1);
         counter_add(&h->counters.small_allocs_slow, 1);
         counter_add(&h->counters.bytes_requested, size);
@@ -77,9 +84,10 @@ static void *alloc_block(struct heap *h, size_t size, size_t alignment)
         usable = PAGE_SIZE << order;
     } else {
         b = myalloc__huge_alloc(size, alignment);
-        usable = b != NULL ? myalloc__usable_size_plain(b, "malloc") : 0;
+        usable = b != NULL ? huge_of(b)->usable : 0;
     }
     if (b != NULL) {
+        annotate_block_handed_out(b, size, usable, false);
         counter_add(&h->counters.bytes_requested, size);
         counter_add(&h->counters.bytes_rounded_big, usable);
     }
@@ -120,8 +128,22 @@ void *my_malloc(size_t size)
 }
 
 /* --------------------------------------------------------------- free -- */
+static size_t usable_of(const struct block_ref *b)
+{
+    switch (b->kind) {
+    case BLOCK_SMALL:
+        return b->slab->block_size;
+    case BLOCK_BUDDY:
+        return PAGE_SIZE << b->order;
+    case BLOCK_HUGE:
+        return b->huge->usable;
+    }
+    return 0;
+}
+
 static void free_found(struct heap *h, void *ptr, struct block_ref *b, const char *fn)
 {
+    annotate_block_freed(ptr, usable_of(b));
     switch (b->kind) {
     case BLOCK_SMALL: {
         struct slab *s = b->slab;
@@ -168,25 +190,17 @@ void my_free(void *ptr)
 }
 
 /* ------------------------------------------------------- the others -- */
-static size_t usable_of(const struct block_ref *b)
-{
-    switch (b->kind) {
-    case BLOCK_SMALL:
-        return b->slab->block_size;
-    case BLOCK_BUDDY:
-        return PAGE_SIZE << b->order;
-    case BLOCK_HUGE:
-        return b->huge->usable;
-    }
-    return 0;
-}
-
+/* The caller may use every usable byte from now on (memory checkers are
+ * told so). */
 size_t myalloc__usable_size_plain(const void *ptr, const char *fn)
 {
     struct block_ref b;
+    size_t usable;
 
     myalloc__block_find(ptr, fn, &b);
-    return usable_of(&b);
+    usable = usable_of(&b);
+    annotate_block_whole(ptr, usable);
+    return usable;
 }
 
 size_t myalloc__usable_size(const void *ptr, const char *fn)
@@ -226,9 +240,10 @@ void *my_calloc(size_t nmemb, size_t size)
     if (p == NULL)
         return NULL;
     /* A fresh huge mapping is zero already; a reused one is not. */
-    if (total > BUDDY_MAX_REQUEST &&
-        ((struct huge *)(((uintptr_t)p - 1) & ~(uintptr_t)REGION_MASK))->zeroed)
+    if (total > BUDDY_MAX_REQUEST && huge_of(p)->zeroed) {
+        annotate_block_zeroed(p, total);
         return p;
+    }
     memset(p, 0, total);
     return p;
 }
@@ -243,7 +258,9 @@ static bool fits_in_place(size_t usable, size_t size)
 static void *realloc_move(struct heap *h, void *ptr, struct block_ref *b, size_t size,
                           const char *fn)
 {
-    size_t old = usable_of(b);
+    /* The bytes the caller may have written: all usable ones, or, for a
+     * memory checker, those it was told of. */
+    size_t old = annotate_block_size(ptr, usable_of(b));
     void *q = alloc(h, size, MIN_ALIGN);
 
     if (q == NULL)
@@ -274,15 +291,28 @@ void *myalloc__realloc(void *ptr, size_t size, const char *fn)
         return NULL;
     }
     switch (b.kind) {
-    case BLOCK_SMALL:
-        if (fits_in_place(b.slab->block_size, size))
+    case BLOCK_SMALL: {
+        size_t usable = b.slab->block_size;
+        if (fits_in_place(usable, size)) {
+            annotate_block_resized(ptr, annotate_block_size(ptr, usable), size, usable, usable);
             return ptr;
+        }
         break;
+    }
     case BLOCK_BUDDY:
         if (size > SMALL_MAX && size <= BUDDY_MAX_REQUEST) {
             unsigned order = buddy_order_for(size);
-            if (order == b.order || myalloc__arena_resize(b.region, ptr, order, fn))
-                return ptr;
+            size_t usable = PAGE_SIZE << b.order, new_usable = PAGE_SIZE << order;
+            size_t old_size = annotate_block_size(ptr, usable);
+
+            if (order > b.order && !myalloc__arena_resize(b.region, ptr, order, fn))
+                break; /* no room to grow in place */
+            /* A growing block is annotated once it grew; a shrinking one
+             * (which cannot fail) before its pages go back. */
+            annotate_block_resized(ptr, old_size, size, usable, new_usable);
+            if (order < b.order)
+                (void)myalloc__arena_resize(b.region, ptr, order, fn);
+            return ptr;
         }
         break;
     case BLOCK_HUGE:

@@ -32,6 +32,7 @@ FASTPATH void *fastpath_malloc(size_t size)
         struct slab *s = h->avail[cls];
         if (likely(s != NULL && s->free != NULL)) {
             void *b = slab_pop(s);
+            annotate_block_handed_out(b, size, s->block_size, false);
             counter_add(&h->counters.class_allocs[cls], 1);
             counter_add(&h->counters.bytes_requested, size);
             return b;
@@ -66,6 +67,7 @@ FASTPATH bool fastpath_free(void *ptr)
     if (unlikely(idx == UINT32_MAX || !slab_block_live(s, idx)))
         return false;
     slab_block_set_live(s, idx, false);
+    annotate_block_freed(ptr, s->block_size);
     slab_push(s, ptr);
     s->in_use--;
     counter_add(&h->counters.class_frees[s->cls], 1);

@@ -268,7 +268,9 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
 {
     size_t old_map = h->map_size, old_usable = h->usable;
     size_t offset, map_align, skew, map_size;
-    void *target, *moved;
+    void *target, *moved, *old_block = huge_block(h);
+    /* What a memory checker was told the block holds (annotate.h). */
+    size_t old_size = annotate_block_size(old_block, old_usable);
 
     huge_placement(h->alignment, &offset, &map_align, &skew);
     map_size = huge_map_size(offset, size);
@@ -277,6 +279,8 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
         return NULL;
     }
     if (map_size <= old_map) {
+        /* Annotated before the tail is unmapped and can be mapped again. */
+        annotate_block_resized(old_block, old_size, size, old_usable, map_size - offset);
         if (map_size < old_map)
             (void)myalloc__os_unmap((char *)h + map_size, old_map - map_size);
     } else if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
@@ -304,6 +308,10 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
     h->usable = map_size - offset;
     pthread_mutex_unlock(&huge_lock);
     huge_account(h, old_usable, old_map);
+    if (huge_block(h) != old_block)
+        annotate_block_moved(old_block, huge_block(h), old_size, size, h->usable);
+    else if (map_size > old_map)
+        annotate_block_resized(old_block, old_size, size, old_usable, h->usable);
     return huge_block(h);
 }
 

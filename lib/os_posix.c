@@ -81,6 +81,8 @@ int myalloc__os_reserve(size_t size, void **out)
 int myalloc__os_unmap(void *p, size_t size)
 {
     int saved = errno;
+
+    annotate_returned_to_os(p, size);
     if (munmap(p, size) != 0) {
         int err = errno;
         errno = saved;

@@ -137,6 +137,8 @@ static struct region *region_create(struct arena *a)
     r->hdr.kind = CHUNK_REGION;
     r->arena = a;
     r->list_order = -1;
+    /* Free pages are closed to memory checkers; the metadata stays open. */
+    annotate_noaccess(page_addr(r, REGION_META_PAGES), REGION_USABLE_PAGES << PAGE_SHIFT);
     myalloc__buddy_init(r);
     a->dirty_pages += r->free_pages;
     r->all_next = a->all;
@@ -337,6 +339,7 @@ void myalloc__arena_free_slab(struct region *r, void *slab_start)
 
     pthread_mutex_lock(&a->lock);
     a->blocks_slab[r->pages[page].order]--;
+    annotate_noaccess(slab_start, PAGE_SIZE << r->pages[page].order);
     region_free_block(a, r, page);
     pthread_mutex_unlock(&a->lock);
 }
@@ -639,11 +642,11 @@ uintptr_t myalloc__core_block_start(uintptr_t p)
     if (r->pages[page].kind == PAGE_SLAB) {
         struct slab *s = (struct slab *)page_addr(r, r->pages[page].link.head);
         uint32_t idx;
-        if (p < (uintptr_t)s->blocks)
+        if (p < (uintptr_t)slab_blocks(s))
             return 0;
         idx = slab_index_of_block(s, (const void *)p);
         return idx < s->capacity && slab_block_live(s, idx)
-                   ? (uintptr_t)s->blocks + (uintptr_t)idx * s->block_size
+                   ? (uintptr_t)slab_blocks(s) + (uintptr_t)idx * s->block_size
                    : 0;
     }
     pthread_mutex_lock(&r->arena->lock);

@@ -88,13 +88,15 @@ struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner)
     uint32_t capacity;
 
     myalloc__slab_layout(cls, order, &first, &capacity);
+    /* The header; the blocks stay closed (free memory) until handed out. */
+    annotate_writable(s, first);
     memset(s, 0, sizeof *s + ((capacity + 63) / 64) * sizeof(uint64_t));
     atomic_init(&s->xfree, 0);
     s->owner = owner;
-    s->blocks = (char *)mem + first;
-    s->bump = s->blocks;
+    s->blocks = ((uintptr_t)mem + first) ^ SLAB_BLOCKS_HIDE;
+    s->bump = slab_blocks(s);
     s->block_size = myalloc__class_sizes[cls];
-    s->end = s->blocks + (size_t)capacity * s->block_size;
+    s->end = slab_blocks(s) + (size_t)capacity * s->block_size;
     s->capacity = capacity;
     /* ceil(2^32 / size): exact division for offsets below 2^16 and sizes
      * below 2^16, which slabs guarantee. */
@@ -180,8 +182,8 @@ static const char *slab_check_geometry(const struct slab *s, const void **where)
     if (s->order != myalloc__slab_order(s->cls))
         return check_fault(where, s, "slab %p: order disagrees with its size class");
     myalloc__slab_layout(s->cls, s->order, &first, &capacity);
-    if (s->capacity != capacity || s->blocks != (const char *)s + first ||
-        s->end != s->blocks + (size_t)capacity * s->block_size)
+    if (s->capacity != capacity || slab_blocks(s) != (const char *)s + first ||
+        s->end != slab_blocks(s) + (size_t)capacity * s->block_size)
         return check_fault(where, s, "slab %p: block area disagrees with its class layout");
     if (s->reciprocal != (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size))
         return check_fault(where, s, "slab %p: reciprocal disagrees with its block size");
@@ -206,10 +208,10 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
 
     if (s->state > SLAB_PENDING || s->return_pending > 1)
         return check_fault(where, s, "slab %p: unknown state");
-    if (s->bump < s->blocks || s->bump > s->end ||
-        (size_t)(s->bump - s->blocks) % s->block_size != 0)
+    if (s->bump < slab_blocks(s) || s->bump > s->end ||
+        (size_t)(s->bump - slab_blocks(s)) % s->block_size != 0)
         return check_fault(where, s, "slab %p: bump pointer is not a block boundary in the slab");
-    carved = (uint32_t)((size_t)(s->bump - s->blocks) / s->block_size);
+    carved = (uint32_t)((size_t)(s->bump - slab_blocks(s)) / s->block_size);
 
     for (uint32_t w = 0; w < (s->capacity + 63) / 64; w++) {
         uint64_t bits = atomic_load_explicit(&s->live[w], memory_order_relaxed);

@@ -187,7 +187,7 @@ struct slab {
                           * below MIN_ALIGN */
     char *bump;         /* never-used blocks: [bump, end) */
     char *end;
-    char *blocks;       /* first block */
+    uintptr_t blocks;   /* first block's address, read by slab_blocks() */
     struct slab *next, *prev;  /* heap->avail[cls] */
     struct slab *returned_next; /* heap->returned */
     uint32_t in_use;     /* blocks handed out, remote frees not collected */

@@ -252,7 +252,7 @@ START_TEST(test_never_used_block_live)
 {
     void *p = my_malloc(208);
     struct slab *s = slab_of(p);
-    uint32_t carved = (uint32_t)((size_t)(s->bump - s->blocks) / s->block_size);
+    uint32_t carved = (uint32_t)((size_t)(s->bump - slab_blocks(s)) / s->block_size);
 
     ck_assert_uint_lt(carved, s->capacity);
     slab_block_set_live(s, carved, true);

@@ -117,13 +117,14 @@ START_TEST(test_slab_index_exact)
     for (unsigned c = 0; c < SIZE_CLASSES; c++) {
         struct slab *s = myalloc__slab_init(base, c, NULL);
         size_t bytes = PAGE_SIZE << s->order;
+        char *blocks = slab_blocks(s);
         for (size_t off = 0; off < bytes; off += 16) {
             char *p = base + off;
             uint32_t idx = slab_index_of(s, p);
-            bool start = p >= s->blocks && (size_t)(p - s->blocks) % s->block_size == 0 &&
-                         (size_t)(p - s->blocks) / s->block_size < s->capacity;
+            bool start = p >= blocks && (size_t)(p - blocks) % s->block_size == 0 &&
+                         (size_t)(p - blocks) / s->block_size < s->capacity;
             if (start)
-                ck_assert_uint_eq(idx, (uint32_t)((size_t)(p - s->blocks) / s->block_size));
+                ck_assert_uint_eq(idx, (uint32_t)((size_t)(p - blocks) / s->block_size));
             else
                 ck_assert_uint_eq(idx, UINT32_MAX);
         }
