@@ -189,6 +189,33 @@ void my_free(void *ptr)
     entry_free(ptr, "my_free");
 }
 
+/* Outside checked mode only what costs nothing extra is checked: the size
+ * against the usable size, the pointer against the alignment. */
+void myalloc__free_sized(void *ptr, size_t alignment, size_t size, const char *fn)
+{
+    if (ptr == NULL)
+        return;
+    if (unlikely(myalloc__check_on) && myalloc__checked_free_sized(ptr, alignment, size, fn)) {
+        COUNT(myalloc__tls_heap, calls_free, 1);
+        return;
+    }
+    if (size > myalloc__usable_size_plain(ptr, fn))
+        myalloc__report_block(fn, ptr, PROBLEM_SIZE_MISMATCH);
+    if (alignment != 0 && (!is_pow2(alignment) || ((uintptr_t)ptr & (alignment - 1)) != 0))
+        myalloc__report_block(fn, ptr, PROBLEM_ALIGN_MISMATCH);
+    myalloc__free_slow(ptr, fn);
+}
+
+void my_free_sized(void *ptr, size_t size)
+{
+    myalloc__free_sized(ptr, 0, size, "my_free_sized");
+}
+
+void my_free_aligned_sized(void *ptr, size_t alignment, size_t size)
+{
+    myalloc__free_sized(ptr, alignment, size, "my_free_aligned_sized");
+}
+
 /* ------------------------------------------------------- the others -- */
 /* The caller may use every usable byte from now on (memory checkers are
  * told so). */

@@ -64,6 +64,7 @@ struct cblock {
     uintptr_t base; /* core block, or guarded mapping */
     size_t size;    /* as requested */
     size_t span;    /* bytes from base: core usable size, or mapping size */
+    size_t alignment; /* as asked of an aligned allocation; 0 for others */
     const char *free_fn;
     uint32_t alloc_trace, free_trace;
     uint8_t state;
@@ -444,6 +445,7 @@ void *myalloc__checked_alloc(size_t size, size_t alignment, enum check_call call
         errno = ENOMEM;
         return NULL;
     }
+    b.alignment = call == CALL_ALIGNED ? alignment : 0;
     if (alignment < MIN_ALIGN)
         alignment = MIN_ALIGN;
     in_checked = true;
@@ -528,6 +530,43 @@ bool myalloc__checked_free(void *ptr, const char *fn)
     pthread_mutex_unlock(&check_lock);
     in_checked = false;
     return b != NULL;
+}
+
+/* "alignment N", or "no alignment" for a call that takes none. */
+static void put_alignment(struct report_line *l, size_t alignment)
+{
+    if (alignment == 0) {
+        myalloc__line_put(l, "no alignment");
+    } else {
+        myalloc__line_put(l, "alignment ");
+        myalloc__line_put_uint(l, alignment);
+    }
+}
+
+bool myalloc__checked_free_sized(void *ptr, size_t alignment, size_t size, const char *fn)
+{
+    struct report_line l = { .len = 0 };
+    struct cblock *b;
+
+    if (in_checked || table == NULL)
+        return false;
+    pthread_mutex_lock(&check_lock);
+    b = table_find(table, (uintptr_t)ptr);
+    if (b != NULL && b->state == CB_LIVE && b->alignment != alignment) {
+        report_begin(&l, fn, ptr, PROBLEM_ALIGN_MISMATCH, b);
+        myalloc__line_put(&l, ": allocated with ");
+        put_alignment(&l, b->alignment);
+        myalloc__line_put(&l, ", freed with ");
+        put_alignment(&l, alignment);
+        report_end(&l, b);
+    } else if (b != NULL && b->state == CB_LIVE && b->size != size) {
+        report_begin(&l, fn, ptr, PROBLEM_SIZE_MISMATCH, b);
+        myalloc__line_put(&l, ": freed with size ");
+        myalloc__line_put_uint(&l, size);
+        report_end(&l, b);
+    }
+    pthread_mutex_unlock(&check_lock);
+    return myalloc__checked_free(ptr, fn);
 }
 
 void *myalloc__checked_realloc(void *ptr, size_t size, const char *fn)

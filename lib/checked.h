@@ -38,6 +38,10 @@ MYALLOC_HIDDEN void *myalloc__checked_alloc(size_t size, size_t alignment, enum 
 /* true when ptr was a checked block (freed, or reported); false leaves a
  * pointer checked mode does not know to the core. */
 MYALLOC_HIDDEN bool myalloc__checked_free(void *ptr, const char *fn);
+/* free_sized / free_aligned_sized (alignment 0 for the former): the size
+ * and alignment must be those of the allocation; then as checked_free. */
+MYALLOC_HIDDEN bool myalloc__checked_free_sized(void *ptr, size_t alignment, size_t size,
+                                               const char *fn);
 /* Always moves: a stale pointer to the old block is caught. */
 MYALLOC_HIDDEN void *myalloc__checked_realloc(void *ptr, size_t size, const char *fn);
 /* true and *size for a checked block. */

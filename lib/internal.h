@@ -42,6 +42,8 @@ MYALLOC_HIDDEN void *myalloc__realloc(void *ptr, size_t size, const char *fn);
 MYALLOC_HIDDEN size_t myalloc__usable_size(const void *ptr, const char *fn);
 /* alignment: a power of two. */
 MYALLOC_HIDDEN void *myalloc__alloc_aligned(size_t alignment, size_t size);
+/* free_sized (alignment 0) and free_aligned_sized. */
+MYALLOC_HIDDEN void myalloc__free_sized(void *ptr, size_t alignment, size_t size, const char *fn);
 
 /* ---- report.c: fatal reports, written without allocating ------------- */
 /* "myalloc: FN(PTR): PROBLEM" on stderr, then abort(). */
@@ -84,6 +86,8 @@ MYALLOC_HIDDEN void myalloc__report_check(const char *fn, const char *problem,
 #define PROBLEM_FREED "block already freed"
 #define PROBLEM_FOREIGN "not a block allocated by myalloc"
 #define PROBLEM_INTERIOR "not the start of a block"
+#define PROBLEM_SIZE_MISMATCH "mismatched sized free"
+#define PROBLEM_ALIGN_MISMATCH "mismatched aligned free"
 
 /* ---- os_posix.c: the only caller of mmap, munmap, madvise, mremap ----- */
 MYALLOC_HIDDEN int myalloc__os_map(size_t size, void *hint, void **out);

@@ -25,6 +25,8 @@
 
 /* Names no current header declares. */
 void cfree(void *ptr);
+void free_sized(void *ptr, size_t size);
+void free_aligned_sized(void *ptr, size_t alignment, size_t size);
 void *__libc_malloc(size_t size);
 void __libc_free(void *ptr);
 void *__libc_calloc(size_t nmemb, size_t size);
@@ -39,6 +41,16 @@ EXPORT void *malloc(size_t size)
 EXPORT void free(void *ptr)
 {
     entry_free(ptr, "free");
+}
+
+EXPORT void free_sized(void *ptr, size_t size)
+{
+    myalloc__free_sized(ptr, 0, size, "free_sized");
+}
+
+EXPORT void free_aligned_sized(void *ptr, size_t alignment, size_t size)
+{
+    myalloc__free_sized(ptr, alignment, size, "free_aligned_sized");
 }
 
 EXPORT void cfree(void *ptr)

@@ -26,6 +26,8 @@
 #define P_FREED "block already freed"
 #define P_FOREIGN "not a block allocated by myalloc"
 #define P_INTERIOR "not the start of a block"
+#define P_SIZE "mismatched sized free"
+#define P_ALIGN "mismatched aligned free"
 
 /* After an error, the library still serves every regime. */
 static void assert_still_works(void)
@@ -413,6 +415,38 @@ static void run_usable_freed(void *arg)
     (void)my_malloc_usable_size(again);
 }
 
+static void run_sized_free_freed(void *arg)
+{
+    struct bad *b = arg;
+    void *again = tu_launder(b->p);
+
+    my_free(b->p);
+    my_free_sized(again, 200);
+}
+
+/* A size beyond the 208-byte class of a 200-byte block. */
+static void run_free_sized_too_large(void *arg)
+{
+    struct bad *b = arg;
+
+    my_free_sized(b->p, 209);
+}
+
+/* A small block is never 1 MiB-aligned (its slab's header comes first). */
+static void run_free_aligned_misaligned(void *arg)
+{
+    struct bad *b = arg;
+
+    my_free_aligned_sized(b->p, TU_MIB, 200);
+}
+
+static void run_free_aligned_not_pow2(void *arg)
+{
+    struct bad *b = arg;
+
+    my_free_aligned_sized(b->p, 48, 200);
+}
+
 /* An interior pointer into a block that is already free. */
 static void run_free_interior_of_freed(void *arg)
 {
@@ -484,6 +518,15 @@ static const struct bad_case cases[] = {
      run_realloc_addr},
     {"realloc of an interior pointer", "my_realloc", P_INTERIOR, NULL,
      set_small_interior, run_realloc_addr},
+    {"sized free with a size beyond the block", "my_free_sized", P_SIZE, NULL,
+     set_small, run_free_sized_too_large},
+    {"aligned sized free of a block not so aligned", "my_free_aligned_sized",
+     P_ALIGN, NULL, set_small, run_free_aligned_misaligned},
+    {"aligned sized free with an alignment not a power of two",
+     "my_free_aligned_sized", P_ALIGN, NULL, set_small,
+     run_free_aligned_not_pow2},
+    {"sized free of a freed block", "my_free_sized", P_DOUBLE, NULL, set_small,
+     run_sized_free_freed},
     {"usable size of a freed small block", "my_malloc_usable_size", P_FREED,
      NULL, set_small, run_usable_freed},
     {"usable size of a freed buddy block", "my_malloc_usable_size", P_FREED,

@@ -107,6 +107,13 @@ START_TEST(test_calloc_realloc_aligned)
         my_free(a);
     }
     my_free(z);
+
+    /* Sized frees that state the truth. */
+    my_free_sized(my_malloc(100), 100);
+    my_free_sized(my_calloc(10, 30), 300);
+    my_free_aligned_sized(my_aligned_alloc(64, 256), 64, 256);
+    ck_assert_int_eq(my_posix_memalign(&a, 8, 24), 0);
+    my_free_aligned_sized(a, 8, 24);
     ck_assert_int_eq(my_heap_check(), 0);
 }
 END_TEST
@@ -269,6 +276,31 @@ static void bug_realloc_freed(void *arg)
     bug_block = my_malloc(16);
     my_free(bug_block);
     tu_launder(my_realloc(bug_block, 32));
+}
+
+static void bug_free_sized(void *arg)
+{
+    (void)arg;
+    check_on();
+    bug_block = my_malloc(100);
+    my_free_sized(bug_block, 99);
+}
+
+static void bug_free_aligned_sized(void *arg)
+{
+    (void)arg;
+    check_on();
+    bug_block = my_aligned_alloc(64, 100);
+    my_free_aligned_sized(bug_block, 32, 100);
+}
+
+/* An aligned block freed as a plain one. */
+static void bug_free_sized_aligned_block(void *arg)
+{
+    (void)arg;
+    check_on();
+    bug_block = my_aligned_alloc(256, 512);
+    my_free_sized(bug_block, 512);
 }
 
 /* A write after free, found when the block leaves a 4 KiB quarantine. */
@@ -460,6 +492,37 @@ START_TEST(test_bug_realloc_freed)
 }
 END_TEST
 
+START_TEST(test_bug_sized_frees)
+{
+    struct tu_child res;
+    char want[256];
+    void *b;
+
+    run_bug(bug_free_sized, &res);
+    b = reported_block(&res);
+    snprintf(want, sizeof want,
+             "myalloc: my_free_sized(%p): mismatched sized free: 100-byte block %p: freed with size 99",
+             b, b);
+    expect_report(&res, want, false);
+
+    run_bug(bug_free_aligned_sized, &res);
+    b = reported_block(&res);
+    snprintf(want, sizeof want,
+             "myalloc: my_free_aligned_sized(%p): mismatched aligned free: 100-byte block %p: "
+             "allocated with alignment 64, freed with alignment 32",
+             b, b);
+    expect_report(&res, want, false);
+
+    run_bug(bug_free_sized_aligned_block, &res);
+    b = reported_block(&res);
+    snprintf(want, sizeof want,
+             "myalloc: my_free_sized(%p): mismatched aligned free: 512-byte block %p: "
+             "allocated with alignment 256, freed with no alignment",
+             b, b);
+    expect_report(&res, want, false);
+}
+END_TEST
+
 START_TEST(test_bug_write_after_free)
 {
     struct tu_child res;
@@ -568,6 +631,7 @@ static Suite *checked_suite(void)
     tcase_add_test(bugs, test_bug_double_free);
     tcase_add_test(bugs, test_bug_interior);
     tcase_add_test(bugs, test_bug_realloc_freed);
+    tcase_add_test(bugs, test_bug_sized_frees);
     tcase_add_test(bugs, test_bug_write_after_free);
     tcase_add_test(bugs, test_bug_heap_check);
     tcase_add_test(bugs, test_bug_huge_overrun);

@@ -165,7 +165,7 @@ $(diff "$tmp/$name.sys.out" "$tmp/$name.my.out" | head -n 20)"
 say "(a) the preload library exports the malloc family; libmyalloc.so does not"
 family='malloc free calloc realloc reallocarray posix_memalign aligned_alloc
 memalign valloc pvalloc malloc_usable_size cfree malloc_trim mallinfo
-mallinfo2 malloc_stats mallopt malloc_info __libc_malloc __libc_free
+free_sized free_aligned_sized mallinfo2 malloc_stats mallopt malloc_info __libc_malloc __libc_free
 __libc_calloc __libc_realloc __libc_memalign'
 
 # Defined dynamic symbols as "name version" ("-" when unversioned).
