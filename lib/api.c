@@ -266,8 +266,11 @@ void *my_calloc(size_t nmemb, size_t size)
     COUNT(h, calls_calloc, 1);
     if (p == NULL)
         return NULL;
-    /* A fresh huge mapping is zero already; a reused one is not. */
+    /* A fresh huge mapping is zero already, a reused one is not.  The
+     * caller will touch it all: fault its pages in now, in one call. */
     if (total > BUDDY_MAX_REQUEST && huge_of(p)->zeroed) {
+        uintptr_t first = (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
+        myalloc__os_populate((void *)first, align_up((uintptr_t)p + total - first, PAGE_SIZE));
         annotate_block_zeroed(p, total);
         return p;
     }

@@ -98,6 +98,7 @@ MYALLOC_HIDDEN int myalloc__os_unmap(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
                                      void *target, void **out);
+MYALLOC_HIDDEN void myalloc__os_populate(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_protect(void *p, size_t size, bool accessible);
 MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
 /* Random bytes from the kernel, never blocking: 0 or an errno. */
