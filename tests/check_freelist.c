@@ -13,35 +13,7 @@
 
 #include "internal.h"
 #include "testutil.h"
-
-static struct slab *slab_of(const void *p)
-{
-    uintptr_t chunk = ((uintptr_t)p - 1) & ~(uintptr_t)REGION_MASK;
-    const struct region *r = (const struct region *)chunk;
-    const struct page_desc *d = &r->pages[((uintptr_t)p - chunk) >> PAGE_SHIFT];
-
-    ck_assert_uint_eq(d->kind, PAGE_SLAB);
-    return (struct slab *)(chunk + ((uintptr_t)d->link.head << PAGE_SHIFT));
-}
-
-/* The first word of free block b, read and written as the allocator does:
- * memory checkers (annotate.h) keep it closed otherwise. */
-static uint64_t word_get(const void *b)
-{
-    uint64_t w;
-
-    annotate_link_open(b);
-    memcpy(&w, b, sizeof w);
-    annotate_link_close(b);
-    return w;
-}
-
-static void word_put(void *b, uint64_t w)
-{
-    annotate_link_open(b);
-    memcpy(b, &w, sizeof w);
-    annotate_link_close(b);
-}
+#include "whitebox.h"
 
 /* The line the allocator writes before it aborts. */
 static void corrupted_line(char *buf, size_t size, const void *slab, const void *block)

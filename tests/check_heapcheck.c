@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "testutil.h"
+#include "whitebox.h"
 
 /* my_heap_check() with stderr in a pipe: its result, and what it wrote in
  * out (NUL-terminated). */
@@ -54,49 +55,6 @@ static void expect_clean(void)
 
     ck_assert_int_eq(heap_check_captured(got, sizeof got), 0);
     ck_assert_str_eq(got, "");
-}
-
-static struct region *region_of(const void *p)
-{
-    return (struct region *)(((uintptr_t)p - 1) & ~(uintptr_t)REGION_MASK);
-}
-
-static unsigned page_of(const void *p)
-{
-    return (unsigned)(((uintptr_t)p - (uintptr_t)region_of(p)) >> PAGE_SHIFT);
-}
-
-static void *page_at(struct region *r, unsigned page)
-{
-    return (char *)r + ((size_t)page << PAGE_SHIFT);
-}
-
-static struct slab *slab_of(const void *p)
-{
-    struct region *r = region_of(p);
-    const struct page_desc *d = &r->pages[page_of(p)];
-
-    ck_assert_uint_eq(d->kind, PAGE_SLAB);
-    return page_at(r, d->link.head);
-}
-
-/* The first word of free block b, read and written as the allocator does:
- * memory checkers (annotate.h) keep it closed otherwise. */
-static uint64_t word_get(const void *b)
-{
-    uint64_t w;
-
-    annotate_link_open(b);
-    memcpy(&w, b, sizeof w);
-    annotate_link_close(b);
-    return w;
-}
-
-static void word_put(void *b, uint64_t w)
-{
-    annotate_link_open(b);
-    memcpy(b, &w, sizeof w);
-    annotate_link_close(b);
 }
 
 /* --------------------------------------------------------- consistent -- */
