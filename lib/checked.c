@@ -336,12 +336,13 @@ static bool guard_wanted(size_t size, size_t alignment)
  * it as the alignment allows. */
 static int guarded_map(struct cblock *b, size_t alignment)
 {
-    size_t data = align_up(b->size + alignment + REDZONE_FRONT, PAGE_SIZE);
+    size_t data;
     void *mem;
     int err;
 
     if (b->size > REQUEST_MAX - alignment - REDZONE_FRONT - 2 * PAGE_SIZE)
         return ENOMEM;
+    data = align_up(b->size + alignment + REDZONE_FRONT, PAGE_SIZE);
     err = myalloc__os_map(data + PAGE_SIZE, NULL, &mem);
     if (err != 0)
         return err;
@@ -427,8 +428,12 @@ static int check_start(void)
     if (err != 0)
         return err;
     myalloc__stderr_keep();
-    if (back_link_secret == 0)
-        back_link_secret = ((uintptr_t)&mem * 0x9e3779b97f4a7c15u) | 1;
+    /* Secret, so that a stray pointer value is not taken for a back link;
+     * odd, so that it is never 0 (unset). */
+    if (back_link_secret == 0 &&
+        myalloc__os_random(&back_link_secret, sizeof back_link_secret) != 0)
+        back_link_secret = (uintptr_t)myalloc__os_weak_entropy();
+    back_link_secret |= 1;
     myalloc__check_on = true;
     return 0;
 }
