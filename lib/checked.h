@@ -70,6 +70,11 @@ MYALLOC_HIDDEN void *myalloc__alloc_plain(size_t size, size_t alignment);
 MYALLOC_HIDDEN void myalloc__free_plain(void *ptr, const char *fn);
 MYALLOC_HIDDEN size_t myalloc__usable_size_plain(const void *ptr, const char *fn);
 
+/* ---- unwind.c ---------------------------------------------------------- */
+/* Return addresses of the caller's stack, innermost first (at most
+ * TRACE_MAX_DEPTH + 16): pcs[0] is the caller's own. */
+MYALLOC_HIDDEN size_t myalloc__unwind(uintptr_t *pcs, size_t max);
+
 /* ---- trace.c ----------------------------------------------------------- */
 MYALLOC_HIDDEN int myalloc__trace_init(void);
 /* The caller's stack, library frames left out: an id, 0 if none kept. */

@@ -2,14 +2,13 @@
  * each distinct trace once, and printing without allocating.
  *
  * A trace is named by a 32-bit id (0: none).  The depot lives in memory
- * mapped from the OS, so capturing never calls malloc; glibc's backtrace()
- * may allocate on its first call (it loads the unwinder), which the caller
- * must tolerate (checked.c serves such nested calls unchecked). */
+ * mapped from the OS, so capturing never calls malloc; the unwinder behind
+ * unwind.c may allocate on its first use, which the caller must tolerate
+ * (checked.c serves such nested calls unchecked). */
 #include "config.h"
 
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
-#include <execinfo.h>
 #include <link.h>
 #include <pthread.h>
 #include <string.h>
@@ -116,10 +115,10 @@ static uint32_t depot_intern(const uintptr_t *frames, unsigned depth)
 
 uint32_t myalloc__trace_capture(unsigned max_depth)
 {
-    void *raw[TRACE_MAX_DEPTH + 16];
+    uintptr_t raw[TRACE_MAX_DEPTH + 16];
     uintptr_t frames[TRACE_MAX_DEPTH];
     unsigned depth = 0;
-    int n;
+    size_t n;
 
     if (depot == NULL || max_depth == 0)
         return 0;
@@ -127,14 +126,13 @@ uint32_t myalloc__trace_capture(unsigned max_depth)
         max_depth = TRACE_MAX_DEPTH;
     /* Unwinding costs per frame: only as deep as kept, plus room for
      * the library's own frames. */
-    n = backtrace(raw, (int)max_depth + 16);
+    n = myalloc__unwind(raw, max_depth + 16);
     /* Frame 0 is this function; then the library's frames, if known. */
-    int first = 1;
-    while (first < n && (uintptr_t)raw[first] >= own_code_start &&
-           (uintptr_t)raw[first] < own_code_end)
+    size_t first = 1;
+    while (first < n && raw[first] >= own_code_start && raw[first] < own_code_end)
         first++;
-    for (int i = first; i < n && depth < max_depth; i++)
-        frames[depth++] = (uintptr_t)raw[i];
+    for (size_t i = first; i < n && depth < max_depth; i++)
+        frames[depth++] = raw[i];
     if (depth == 0)
         return 0;
     return depot_intern(frames, depth);
