@@ -425,115 +425,55 @@ static void *reported_block(const struct tu_child *res)
     return p;
 }
 
-START_TEST(test_bug_overflow)
+/* Each bug's first report line: "myalloc: FN(ADDR): KIND: SIZE-byte block
+ * BLOCK" and the tail, where ADDR is the block plus addr_offset. */
+static const struct bug_case {
+    const char *name;
+    void (*run)(void *);
+    const char *fn, *kind;
+    size_t size, addr_offset;
+    const char *tail;
+    bool freed_history;
+} bug_cases[] = {
+    {"overflow", bug_overflow, "my_free", "buffer overflow", 10, 0,
+     ": byte 10 (1 past the end) overwritten", false},
+    {"underflow", bug_underflow, "my_free", "buffer underflow", 32, 0,
+     ": byte -3 (3 before the start) overwritten", false},
+    {"double free", bug_double_free, "my_free", "double free", 24, 0, "", true},
+    {"interior free", bug_interior, "my_free", "not the start of a block", 64, 16, ": byte 16",
+     false},
+    {"realloc of a freed block", bug_realloc_freed, "my_realloc", "block already freed", 16, 0,
+     "", true},
+    {"sized free, wrong size", bug_free_sized, "my_free_sized", "mismatched sized free", 100, 0,
+     ": freed with size 99", false},
+    {"aligned sized free, wrong alignment", bug_free_aligned_sized, "my_free_aligned_sized",
+     "mismatched aligned free", 100, 0, ": allocated with alignment 64, freed with alignment 32",
+     false},
+    {"sized free of an aligned block", bug_free_sized_aligned_block, "my_free_sized",
+     "mismatched aligned free", 512, 0, ": allocated with alignment 256, freed with no alignment",
+     false},
+    {"write after free", bug_write_after_free, "quarantine", "use after free", 48, 0,
+     ": byte 5 written after free", true},
+    {"huge block overrun", bug_huge_overrun, "SIGSEGV", "buffer overflow", 3 * TU_MIB,
+     3 * TU_MIB + 100, ": byte 3145828 (101 past the end) accessed", false},
+    {"read after free", bug_read_after_free, "SIGSEGV", "use after free", 4096, 100,
+     ": byte 100 accessed after free", true},
+};
+#define NBUG_CASES ((int)(sizeof bug_cases / sizeof bug_cases[0]))
+
+START_TEST(test_bug_report)
 {
+    const struct bug_case *c = &bug_cases[_i];
     struct tu_child res;
-    char want[256];
-
-    run_bug(bug_overflow, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free(%p): buffer overflow: 10-byte block %p: byte 10 (1 past the end) overwritten",
-             b, b);
-    expect_report(&res, want, false);
-}
-END_TEST
-
-START_TEST(test_bug_underflow)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_underflow, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free(%p): buffer underflow: 32-byte block %p: byte -3 (3 before the start) overwritten",
-             b, b);
-    expect_report(&res, want, false);
-}
-END_TEST
-
-START_TEST(test_bug_double_free)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_double_free, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want, "myalloc: my_free(%p): double free: 24-byte block %p", b, b);
-    expect_report(&res, want, true);
-}
-END_TEST
-
-START_TEST(test_bug_interior)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_interior, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free(%p): not the start of a block: 64-byte block %p: byte 16",
-             (void *)((char *)b + 16), b);
-    expect_report(&res, want, false);
-}
-END_TEST
-
-START_TEST(test_bug_realloc_freed)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_realloc_freed, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want, "myalloc: my_realloc(%p): block already freed: 16-byte block %p",
-             b, b);
-    expect_report(&res, want, true);
-}
-END_TEST
-
-START_TEST(test_bug_sized_frees)
-{
-    struct tu_child res;
-    char want[256];
+    char want[512];
     void *b;
 
-    run_bug(bug_free_sized, &res);
+    run_bug(c->run, &res);
     b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free_sized(%p): mismatched sized free: 100-byte block %p: freed with size 99",
-             b, b);
-    expect_report(&res, want, false);
-
-    run_bug(bug_free_aligned_sized, &res);
-    b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free_aligned_sized(%p): mismatched aligned free: 100-byte block %p: "
-             "allocated with alignment 64, freed with alignment 32",
-             b, b);
-    expect_report(&res, want, false);
-
-    run_bug(bug_free_sized_aligned_block, &res);
-    b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: my_free_sized(%p): mismatched aligned free: 512-byte block %p: "
-             "allocated with alignment 256, freed with no alignment",
-             b, b);
-    expect_report(&res, want, false);
-}
-END_TEST
-
-START_TEST(test_bug_write_after_free)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_write_after_free, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: quarantine(%p): use after free: 48-byte block %p: byte 5 written after free",
-             b, b);
-    expect_report(&res, want, true);
+    snprintf(want, sizeof want, "myalloc: %s(%p): %s: %zu-byte block %p%s", c->fn,
+             (void *)((char *)b + c->addr_offset), c->kind, c->size, b, c->tail);
+    ck_assert_msg(b != NULL, "%s: no block in the report: %s", c->name, res.text);
+    expect_report(&res, want, c->freed_history);
 }
 END_TEST
 
@@ -550,34 +490,6 @@ START_TEST(test_bug_heap_check)
              b);
     ck_assert_msg(res.exited && res.status == 0, "the child failed: %s", res.text);
     ck_assert_str_eq(res.text, want);
-}
-END_TEST
-
-START_TEST(test_bug_huge_overrun)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_huge_overrun, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: SIGSEGV(%p): buffer overflow: %zu-byte block %p: byte %zu (101 past the end) accessed",
-             (void *)((char *)b + 3 * TU_MIB + 100), 3 * TU_MIB, b, 3 * TU_MIB + 100);
-    expect_report(&res, want, false);
-}
-END_TEST
-
-START_TEST(test_bug_read_after_free)
-{
-    struct tu_child res;
-    char want[256];
-
-    run_bug(bug_read_after_free, &res);
-    void *b = reported_block(&res);
-    snprintf(want, sizeof want,
-             "myalloc: SIGSEGV(%p): use after free: 4096-byte block %p: byte 100 accessed after free",
-             (void *)((char *)b + 100), b);
-    expect_report(&res, want, true);
 }
 END_TEST
 
@@ -626,16 +538,8 @@ static Suite *checked_suite(void)
     tcase_add_test(ok, test_fork);
     tcase_set_timeout(ok, 60);
     suite_add_tcase(s, ok);
-    tcase_add_test(bugs, test_bug_overflow);
-    tcase_add_test(bugs, test_bug_underflow);
-    tcase_add_test(bugs, test_bug_double_free);
-    tcase_add_test(bugs, test_bug_interior);
-    tcase_add_test(bugs, test_bug_realloc_freed);
-    tcase_add_test(bugs, test_bug_sized_frees);
-    tcase_add_test(bugs, test_bug_write_after_free);
+    tcase_add_loop_test(bugs, test_bug_report, 0, NBUG_CASES);
     tcase_add_test(bugs, test_bug_heap_check);
-    tcase_add_test(bugs, test_bug_huge_overrun);
-    tcase_add_test(bugs, test_bug_read_after_free);
     tcase_add_test(bugs, test_bug_continue);
     tcase_add_test(bugs, test_leak_report);
     suite_add_tcase(s, bugs);
