@@ -39,6 +39,7 @@ static struct huge *huge_list;
 static struct huge *huge_cache[HUGE_CACHE_SLOTS]; /* under huge_lock */
 static size_t huge_cache_bytes;
 static struct huge *huge_cache_take(size_t map_size);
+static void huge_unmap(struct huge *h);
 
 static void huge_link(struct huge *h)
 {
@@ -160,12 +161,39 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
     return huge_block(h);
 }
 
+/* A cached mapping (unregistered, unlisted) grown to map_size, its pages
+ * kept: in place, or moved (not copied) to a fresh aligned placement.
+ * NULL, with the mapping unmapped, if the OS refuses. */
+static struct huge *huge_cache_grow(struct huge *h, size_t map_size)
+{
+    size_t old_map = h->map_size;
+    void *moved, *target;
+
+    if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
+        if (myalloc__os_map_aligned(map_size, REGION_SIZE, 0, NULL, &target) != 0) {
+            huge_unmap(h);
+            return NULL;
+        }
+        if (myalloc__os_remap(h, old_map, map_size, target, &moved) != 0) {
+            (void)myalloc__os_unmap(target, map_size);
+            huge_unmap(h);
+            return NULL;
+        }
+    }
+    h = moved;
+    h->map_size = map_size;
+    myalloc__stats_mapped(map_size - old_map, 0);
+    return h;
+}
+
 /* The smallest cached mapping of at least map_size bytes, trimmed to
- * map_size when it is more than a quarter larger; NULL if none. */
+ * map_size when it is more than a quarter larger; else the largest one,
+ * grown: its pages are in memory already, where a fresh mapping would
+ * fault every page in.  NULL if the cache is empty. */
 static struct huge *huge_cache_take(size_t map_size)
 {
     struct huge *h = NULL;
-    unsigned best = HUGE_CACHE_SLOTS;
+    unsigned best = HUGE_CACHE_SLOTS, largest = HUGE_CACHE_SLOTS;
 
     pthread_mutex_lock(&huge_lock);
     for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
@@ -173,13 +201,20 @@ static struct huge *huge_cache_take(size_t map_size)
         if (c != NULL && c->map_size >= map_size &&
             (best == HUGE_CACHE_SLOTS || c->map_size < huge_cache[best]->map_size))
             best = i;
+        if (c != NULL &&
+            (largest == HUGE_CACHE_SLOTS || c->map_size > huge_cache[largest]->map_size))
+            largest = i;
     }
+    if (best == HUGE_CACHE_SLOTS)
+        best = largest;
     if (best < HUGE_CACHE_SLOTS) {
         h = huge_cache[best];
         huge_cache[best] = NULL;
         huge_cache_bytes -= h->map_size;
     }
     pthread_mutex_unlock(&huge_lock);
+    if (h != NULL && h->map_size < map_size)
+        h = huge_cache_grow(h, map_size);
     if (h != NULL && h->map_size - map_size > map_size / 4 &&
         myalloc__os_unmap((char *)h + map_size, h->map_size - map_size) == 0) {
         myalloc__stats_mapped(0, h->map_size - map_size);
