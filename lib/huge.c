@@ -10,9 +10,11 @@
  *
  * A few freed mappings (HUGE_CACHE_SLOTS, HUGE_CACHE_BYTES in all, each at
  * most HUGE_CACHE_MAX) are kept, pages resident, for the next huge request
- * that fits: a program that allocates and frees large buffers in a loop
- * then pays neither mmap nor a page fault per page (measured on bench/'s
- * calloc_aligned and realloc_growth, where faults were most of the time).
+ * with the same block offset (alignment below a region): a program that
+ * allocates and frees large buffers in a loop then pays neither mmap nor a
+ * page fault per page (measured on bench/'s calloc_aligned and
+ * realloc_growth, where faults were most of the time).  A request larger
+ * than every cached mapping of its offset grows the largest one.
  * A cached mapping is unregistered, so freeing its old pointer again is
  * still reported; my_trim and fork's child empty nothing but the cache's
  * use. */
@@ -33,12 +35,12 @@ static _Atomic size_t huge_bytes;
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct huge *huge_list;
 
-#define HUGE_CACHE_SLOTS 8
+#define HUGE_CACHE_SLOTS 16
 #define HUGE_CACHE_BYTES ((size_t)32 << 20)
 #define HUGE_CACHE_MAX ((size_t)8 << 20)
 static struct huge *huge_cache[HUGE_CACHE_SLOTS]; /* under huge_lock */
 static size_t huge_cache_bytes;
-static struct huge *huge_cache_take(size_t map_size);
+static struct huge *huge_cache_take(size_t map_size, size_t offset);
 static void huge_unmap(struct huge *h);
 
 static void huge_link(struct huge *h)
@@ -137,7 +139,7 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
         errno = ENOMEM;
         return NULL;
     }
-    h = offset == PAGE_SIZE ? huge_cache_take(map_size) : NULL;
+    h = offset < REGION_SIZE ? huge_cache_take(map_size, offset) : NULL;
     /* A cached mapping is counted in bytes_mapped already. */
     size_t mapped_before = h != NULL ? h->map_size : 0;
     if (h == NULL) {
@@ -190,7 +192,7 @@ static struct huge *huge_cache_grow(struct huge *h, size_t map_size)
  * map_size when it is more than a quarter larger; else the largest one,
  * grown: its pages are in memory already, where a fresh mapping would
  * fault every page in.  NULL if the cache is empty. */
-static struct huge *huge_cache_take(size_t map_size)
+static struct huge *huge_cache_take(size_t map_size, size_t offset)
 {
     struct huge *h = NULL;
     unsigned best = HUGE_CACHE_SLOTS, largest = HUGE_CACHE_SLOTS;
@@ -198,11 +200,12 @@ static struct huge *huge_cache_take(size_t map_size)
     pthread_mutex_lock(&huge_lock);
     for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++) {
         struct huge *c = huge_cache[i];
-        if (c != NULL && c->map_size >= map_size &&
+        if (c == NULL || c->user_offset != offset)
+            continue;
+        if (c->map_size >= map_size &&
             (best == HUGE_CACHE_SLOTS || c->map_size < huge_cache[best]->map_size))
             best = i;
-        if (c != NULL &&
-            (largest == HUGE_CACHE_SLOTS || c->map_size > huge_cache[largest]->map_size))
+        if (largest == HUGE_CACHE_SLOTS || c->map_size > huge_cache[largest]->map_size)
             largest = i;
     }
     if (best == HUGE_CACHE_SLOTS)
@@ -233,7 +236,7 @@ static struct huge *huge_cache_put(struct huge *h, struct huge *evicted[HUGE_CAC
 
     for (unsigned i = 0; i < HUGE_CACHE_SLOTS; i++)
         evicted[i] = NULL;
-    if (h->user_offset != PAGE_SIZE || h->map_size > HUGE_CACHE_MAX)
+    if (h->user_offset >= REGION_SIZE || h->map_size > HUGE_CACHE_MAX)
         return h;
     pthread_mutex_lock(&huge_lock);
     /* Slot next is the oldest; evict from there on until h fits. */
@@ -415,7 +418,7 @@ const char *myalloc__huge_check(const void **where)
         if (c->hdr.magic != 0 || chunk_registered((uintptr_t)c))
             problem = check_fault(where, c,
                                   "huge block header %p: cached mapping still looks live");
-        else if (c->user_offset != PAGE_SIZE || c->map_size > HUGE_CACHE_MAX ||
+        else if (c->user_offset >= REGION_SIZE || c->map_size > HUGE_CACHE_MAX ||
                  c->map_size % PAGE_SIZE != 0)
             problem = check_fault(where, c,
                                   "huge block header %p: cached mapping of a kind never cached");
