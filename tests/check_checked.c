@@ -406,6 +406,23 @@ static void bug_leaks(void *arg)
     exit(0); /* destructors run: the leak report */
 }
 
+static void close_stderr(void)
+{
+    close(STDERR_FILENO);
+}
+
+/* As the GNU core utilities do: stderr closed in an atexit handler, which
+ * runs before the library's destructors write the leak report. */
+static void bug_leak_stderr_closed(void *arg)
+{
+    (void)arg;
+    check_on();
+    ck_assert_int_eq(my_option_set("check_trace", "1"), 0);
+    tu_launder(my_malloc(77));
+    atexit(close_stderr);
+    exit(0);
+}
+
 static void run_bug(void (*fn)(void *), struct tu_child *res)
 {
     ck_assert_int_eq(tu_run_captured(fn, NULL, res), 0);
@@ -505,6 +522,17 @@ START_TEST(test_bug_continue)
 }
 END_TEST
 
+START_TEST(test_leak_report_stderr_closed)
+{
+    struct tu_child res;
+
+    run_bug(bug_leak_stderr_closed, &res);
+    ck_assert_msg(res.exited && res.status == 0, "%s", res.text);
+    ck_assert_msg(strstr(res.text, "myalloc: leaks: 77 bytes in 1 block from 1 site\n") != NULL,
+                  "no leak report after stderr was closed: \"%s\"", res.text);
+}
+END_TEST
+
 START_TEST(test_leak_report)
 {
     struct tu_child res;
@@ -542,6 +570,7 @@ static Suite *checked_suite(void)
     tcase_add_test(bugs, test_bug_heap_check);
     tcase_add_test(bugs, test_bug_continue);
     tcase_add_test(bugs, test_leak_report);
+    tcase_add_test(bugs, test_leak_report_stderr_closed);
     suite_add_tcase(s, bugs);
     return s;
 }
