@@ -476,6 +476,22 @@ if test -x "$mt"; then
     else
         say "  ok: $(cat "$tmp/mt.my")"
     fi
+    # The same in checked mode (one lock, stack traces, quarantine; with
+    # check_guard=all every block its own mapping): the same summary and
+    # not one report.
+    for opts in check=1,check_leaks=0 check=1,check_leaks=0,check_guard=all; do
+        EXPECT_MYALLOC=1 LD_PRELOAD=$lib MYALLOC_OPTIONS=$opts "$mt" > "$tmp/mt.ck" 2> "$tmp/mt.ck.err"
+        st_ck=$?
+        if test "$st_ck" -ne 0; then
+            fail "(c) preload_mt fails with MYALLOC_OPTIONS=$opts (status $st_ck): $(head -c 1000 "$tmp/mt.ck.err")"
+        elif grep -q '^myalloc: ' "$tmp/mt.ck.err"; then
+            fail "(c) preload_mt with MYALLOC_OPTIONS=$opts: $(grep -m 3 '^myalloc: ' "$tmp/mt.ck.err")"
+        elif ! cmp -s "$tmp/mt.sys" "$tmp/mt.ck"; then
+            fail "(c) preload_mt printed '$(cat "$tmp/mt.ck")' with MYALLOC_OPTIONS=$opts, '$(cat "$tmp/mt.sys")' without libmyalloc"
+        else
+            say "  ok: the same with MYALLOC_OPTIONS=$opts"
+        fi
+    done
 else
     fail "(c) $mt was not built"
 fi
