@@ -9,6 +9,9 @@
  * Invariants, under check_lock:
  * - table holds every checked block not yet released to the core, keyed by
  *   the caller's pointer: CB_LIVE until freed, then CB_FREED while in the
+ *   quarantine ring, then CB_RELEASED (its memory given back to the core,
+ *   its history kept) until RELEASED_SLOTS more blocks have been released
+ *   or a new checked block takes the same address; the rest of the line:
  *   quarantine ring;
  * - a CB_LIVE block's red zones hold CHECK_REDZONE_BYTE (and its back link)
  *   unless the program wrote there; a CB_FREED block's bytes hold
@@ -34,6 +37,9 @@ bool myalloc__check_on;
 #define BACK_LINK_SIZE sizeof(uintptr_t)
 
 #define QUARANTINE_SLOTS ((size_t)1 << 18)
+/* Released blocks whose history is kept, so that a late second free is
+ * still named a double free, with both traces. */
+#define RELEASED_SLOTS ((size_t)1 << 18)
 #define GUARD_MAX_BLOCKS 16384 /* keeps far below vm.max_map_count */
 
 enum guard_mode { GUARD_NONE, GUARD_HUGE, GUARD_ALL, GUARD_SAMPLE };
@@ -57,7 +63,7 @@ static struct check_settings settings = {
     .trace_depth = 12,
 };
 
-enum cb_state { CB_LIVE = 1, CB_FREED = 2 };
+enum cb_state { CB_LIVE = 1, CB_FREED = 2, CB_RELEASED = 3 };
 
 struct cblock {
     uintptr_t user; /* 0: empty slot; CB_TOMBSTONE: deleted */
@@ -85,6 +91,8 @@ static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ctable *_Atomic table;
 static uintptr_t *quarantine; /* ring of user pointers */
 static size_t quarantine_head, quarantine_count, quarantine_bytes;
+static uintptr_t *released; /* ring of user pointers, oldest overwritten */
+static size_t released_head;
 static size_t guarded_blocks;
 static unsigned long guard_sample_counter;
 static uintptr_t back_link_secret;
@@ -220,7 +228,7 @@ static void report_end(struct report_line *l, const struct cblock *b)
     myalloc__line_put(l, " at:");
     myalloc__line_flush(l);
     myalloc__trace_print(b->alloc_trace);
-    if (b->state == CB_FREED) {
+    if (b->state != CB_LIVE) {
         myalloc__line_put(l, "myalloc:   freed by ");
         myalloc__line_put(l, b->free_fn);
         myalloc__line_put(l, " at:");
@@ -387,6 +395,23 @@ static void release(struct cblock *b)
     }
 }
 
+/* ---------------------------------------------------------- released -- */
+/* b's memory went back to the core: keep its history, forgetting the
+ * oldest such block (unless a new block has taken its address since). */
+static void released_remember(struct cblock *b)
+{
+    uintptr_t oldest = released[released_head];
+
+    if (oldest != 0) {
+        struct cblock *o = table_find(table, oldest);
+        if (o != NULL && o->state == CB_RELEASED)
+            table_delete(o);
+    }
+    b->state = CB_RELEASED;
+    released[released_head] = b->user;
+    released_head = (released_head + 1) % RELEASED_SLOTS;
+}
+
 /* -------------------------------------------------------- quarantine -- */
 /* Takes the oldest block out of the quarantine, checks it, releases it. */
 static void quarantine_evict_one(void)
@@ -398,7 +423,7 @@ static void quarantine_evict_one(void)
     quarantine_bytes -= b->size;
     (void)block_check("quarantine", (void *)b->user, b);
     release(b);
-    table_delete(b);
+    released_remember(b);
 }
 
 static void quarantine_add(struct cblock *b)
@@ -422,6 +447,11 @@ static int check_start(void)
         err = myalloc__os_map(QUARANTINE_SLOTS * sizeof *quarantine, NULL, &mem);
         if (err == 0)
             quarantine = mem;
+    }
+    if (err == 0 && released == NULL) {
+        err = myalloc__os_map(RELEASED_SLOTS * sizeof *released, NULL, &mem);
+        if (err == 0)
+            released = mem;
     }
     if (err == 0)
         err = table_reserve();
@@ -470,7 +500,11 @@ void *myalloc__checked_alloc(size_t size, size_t alignment, enum check_call call
             memset((void *)b.user, 0, size);
         else if (settings.fill)
             memset((void *)b.user, CHECK_FRESH_BYTE, size);
-        table_put(table, &b);
+        struct cblock *old = table_find(table, b.user);
+        if (old != NULL)
+            *old = b; /* a released block's address, taken again */
+        else
+            table_put(table, &b);
     }
     pthread_mutex_unlock(&check_lock);
     in_checked = false;
@@ -492,7 +526,7 @@ static struct cblock *containing_block(uintptr_t addr)
     if (base == 0)
         return NULL;
     b = table_find(table, *(const uintptr_t *)base ^ back_link_secret);
-    return b != NULL && b->base == base ? b : NULL;
+    return b != NULL && b->state != CB_RELEASED && b->base == base ? b : NULL;
 }
 
 bool myalloc__checked_free(void *ptr, const char *fn)
@@ -514,7 +548,7 @@ bool myalloc__checked_free(void *ptr, const char *fn)
             report_offset(&l, (int64_t)((uintptr_t)ptr - b->user), b->size);
             report_end(&l, b);
         }
-    } else if (b->state == CB_FREED) {
+    } else if (b->state != CB_LIVE) {
         report_begin(&l, fn, ptr, strstr(fn, "free") != NULL ? PROBLEM_DOUBLE_FREE : PROBLEM_FREED,
                      b);
         report_end(&l, b);
@@ -603,7 +637,7 @@ bool myalloc__checked_usable_size(const void *ptr, const char *fn, size_t *size)
     pthread_mutex_lock(&check_lock);
     b = table_find(table, (uintptr_t)ptr);
     found = b != NULL;
-    if (found && b->state == CB_FREED) {
+    if (found && b->state != CB_LIVE) {
         report_begin(&l, fn, ptr, PROBLEM_FREED, b);
         report_end(&l, b);
     }
@@ -626,8 +660,8 @@ const char *myalloc__checked_verify_all(void)
         int64_t offset;
         const char *kind = NULL;
 
-        if (b->user <= CB_TOMBSTONE)
-            continue;
+        if (b->user <= CB_TOMBSTONE || b->state == CB_RELEASED)
+            continue; /* its memory is the core's again */
         if (b->state == CB_LIVE)
             kind = redzones_damage(b, &offset);
         else if ((offset = freed_damage(b)) != INT64_MAX)
@@ -667,7 +701,8 @@ bool myalloc__checked_fault(const void *addr)
         struct report_line l = { .len = 0 };
         uintptr_t guard;
 
-        if (b->user <= CB_TOMBSTONE || !b->guarded || a < b->base || a >= b->base + b->span)
+        if (b->user <= CB_TOMBSTONE || !b->guarded || b->state == CB_RELEASED ||
+            a < b->base || a >= b->base + b->span)
             continue;
         guard = b->base + b->span - PAGE_SIZE;
         report_begin(&l, "SIGSEGV", addr,

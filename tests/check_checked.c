@@ -316,6 +316,23 @@ static void bug_write_after_free(void *arg)
         my_free(my_malloc(2000));
 }
 
+/* A second free long after the first: the block has left a 4 KiB
+ * quarantine and its memory is the core's again, its history is not. */
+static void bug_late_double_free(void *arg)
+{
+    void *again;
+
+    (void)arg;
+    check_on();
+    ck_assert_int_eq(my_option_set("check_quarantine", "4096"), 0);
+    bug_block = my_malloc(48);
+    again = tu_launder(bug_block);
+    my_free(bug_block);
+    for (int i = 0; i < 3; i++)
+        my_free(my_malloc(2000));
+    my_free(again);
+}
+
 /* The same write, found by my_heap_check. */
 static void bug_heap_check(void *arg)
 {
@@ -457,6 +474,8 @@ static const struct bug_case {
     {"underflow", bug_underflow, "my_free", "buffer underflow", 32, 0,
      ": byte -3 (3 before the start) overwritten", false},
     {"double free", bug_double_free, "my_free", "double free", 24, 0, "", true},
+    {"double free after the quarantine", bug_late_double_free, "my_free", "double free", 48, 0,
+     "", true},
     {"interior free", bug_interior, "my_free", "not the start of a block", 64, 16, ": byte 16",
      false},
     {"realloc of a freed block", bug_realloc_freed, "my_realloc", "block already freed", 16, 0,
