@@ -179,17 +179,15 @@ struct heap;
 struct slab {
     _Atomic uintptr_t xfree; /* written by any thread */
     /* Everything below belongs to the owner (or to the holder of
-     * heaps_lock for an abandoned heap). */
+     * heaps_lock for an abandoned heap).  What the fast paths read comes
+     * first, within the header's first 64 bytes: one cache line per slab,
+     * then the block's live-bitmap word. */
     struct heap *owner;
     void *free;         /* local free list (links encoded, internal.h) */
     uintptr_t link_mask; /* bits never set in a sound link's next ^ block:
                           * those above the slab's buddy block, and those
                           * below MIN_ALIGN */
-    char *bump;         /* never-used blocks: [bump, end) */
-    char *end;
     uintptr_t blocks;   /* first block's address, read by slab_blocks() */
-    struct slab *next, *prev;  /* heap->avail[cls] */
-    struct slab *returned_next; /* heap->returned */
     uint32_t in_use;     /* blocks handed out, remote frees not collected */
     uint32_t capacity;
     uint32_t block_size;
@@ -198,10 +196,16 @@ struct slab {
     uint8_t order;
     uint8_t state;          /* enum slab_state */
     uint8_t return_pending; /* on (or bound for) heap->returned */
+    struct slab *next, *prev;  /* heap->avail[cls] */
+    struct slab *returned_next; /* heap->returned */
+    char *bump;         /* never-used blocks: [bump, end) */
+    char *end;
     /* Bit i set: block i is handed out.  Relaxed atomics, because a remote
      * free reads it to catch a double free early. */
     _Atomic uint64_t live[];
 };
+_Static_assert(offsetof(struct slab, return_pending) < 64,
+               "the fast paths' slab fields must share one cache line");
 
 /* ------------------------------------------------------------- heaps -- */
 enum heap_state {
