@@ -7,12 +7,11 @@
  * quarantine, and every allocation and free captures a stack trace.
  *
  * Invariants, under check_lock:
- * - table holds every checked block not yet released to the core, keyed by
- *   the caller's pointer: CB_LIVE until freed, then CB_FREED while in the
- *   quarantine ring, then CB_RELEASED (its memory given back to the core,
- *   its history kept) until RELEASED_SLOTS more blocks have been released
- *   or a new checked block takes the same address; the rest of the line:
- *   quarantine ring;
+ * - table holds every checked block, keyed by the caller's pointer: CB_LIVE
+ *   until freed, then CB_FREED while in the quarantine ring, then
+ *   CB_RELEASED (its memory given back to the core, its history kept) until
+ *   RELEASED_SLOTS more blocks have been released or a new checked block
+ *   takes the same address;
  * - a CB_LIVE block's red zones hold CHECK_REDZONE_BYTE (and its back link)
  *   unless the program wrote there; a CB_FREED block's bytes hold
  *   CHECK_FREED_BYTE (or its mapping is inaccessible, if guarded) unless
@@ -900,8 +899,9 @@ int myalloc__checked_option(const char *name, size_t name_len, const char *value
     } else {
         err = ENOENT;
     }
-    /* Fill needs the freed pattern to find writes after free; canary off
-     * keeps the layout and skips the checks. */
+    /* check_canary=0 keeps the layout and skips the verification;
+     * check_fill=0 leaves freed blocks unfilled, so writes after free go
+     * unseen (each block records whether it was filled). */
     if (err == 0)
         settings = s;
     pthread_mutex_unlock(&check_lock);
