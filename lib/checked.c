@@ -186,19 +186,21 @@ static void table_delete(struct cblock *b)
 }
 
 /* ----------------------------------------------------------- reports -- */
-static void report_begin(struct report_line *l, const char *fn, const void *addr,
-                         const char *kind, const struct cblock *b)
+/* Puts "KIND: SIZE-byte block ADDR". */
+static void put_block(struct report_line *l, const char *kind, const struct cblock *b)
 {
-    myalloc__line_put(l, "myalloc: ");
-    myalloc__line_put(l, fn);
-    myalloc__line_put(l, "(");
-    myalloc__line_put_pointer(l, addr);
-    myalloc__line_put(l, "): ");
     myalloc__line_put(l, kind);
     myalloc__line_put(l, ": ");
     myalloc__line_put_uint(l, b->size);
     myalloc__line_put(l, "-byte block ");
     myalloc__line_put_pointer(l, (void *)b->user);
+}
+
+static void report_begin(struct report_line *l, const char *fn, const void *addr,
+                         const char *kind, const struct cblock *b)
+{
+    myalloc__line_put_call(l, fn, addr);
+    put_block(l, kind, b);
 }
 
 /* Puts ": byte OFFSET (N past the end)" or "(N before the start)". */
@@ -295,28 +297,36 @@ static int64_t freed_damage(const struct cblock *b)
     return first_changed(b, b->user, b->user + b->size, CHECK_FREED_BYTE);
 }
 
-/* Reports damage to b found by fn (during a call on addr); true if any. */
-static bool block_check(const char *fn, const void *addr, const struct cblock *b)
+/* Puts the damage to b (live: its red zones; freed: its bytes), as
+ * "KIND: SIZE-byte block ADDR: byte N (...) overwritten"; false, with
+ * nothing put, when there is none. */
+static bool put_damage(struct report_line *l, const struct cblock *b)
 {
-    struct report_line l = { .len = 0 };
     int64_t offset;
     const char *kind;
 
     if (b->state == CB_LIVE) {
         kind = redzones_damage(b, &offset);
-        if (kind == NULL)
-            return false;
-        report_begin(&l, fn, addr, kind, b);
-        report_offset(&l, offset, b->size);
-        myalloc__line_put(&l, " overwritten");
     } else {
         offset = freed_damage(b);
-        if (offset == INT64_MAX)
-            return false;
-        report_begin(&l, fn, addr, "use after free", b);
-        report_offset(&l, offset, b->size);
-        myalloc__line_put(&l, " written after free");
+        kind = offset != INT64_MAX ? "use after free" : NULL;
     }
+    if (kind == NULL)
+        return false;
+    put_block(l, kind, b);
+    report_offset(l, offset, b->size);
+    myalloc__line_put(l, b->state == CB_LIVE ? " overwritten" : " written after free");
+    return true;
+}
+
+/* Reports damage to b found by fn (during a call on addr); true if any. */
+static bool block_check(const char *fn, const void *addr, const struct cblock *b)
+{
+    struct report_line l = { .len = 0 };
+
+    myalloc__line_put_call(&l, fn, addr);
+    if (!put_damage(&l, b))
+        return false;
     report_end(&l, b);
     return true;
 }
@@ -656,24 +666,11 @@ const char *myalloc__checked_verify_all(void)
     t = table;
     for (size_t i = 0; t != NULL && i < t->capacity && problem == NULL; i++) {
         const struct cblock *b = &t->slots[i];
-        int64_t offset;
-        const char *kind = NULL;
+        struct report_line l = { .len = 0 };
 
         if (b->user <= CB_TOMBSTONE || b->state == CB_RELEASED)
             continue; /* its memory is the core's again */
-        if (b->state == CB_LIVE)
-            kind = redzones_damage(b, &offset);
-        else if ((offset = freed_damage(b)) != INT64_MAX)
-            kind = "use after free";
-        if (kind != NULL) {
-            struct report_line l = { .len = 0 };
-            myalloc__line_put(&l, kind);
-            myalloc__line_put(&l, ": ");
-            myalloc__line_put_uint(&l, b->size);
-            myalloc__line_put(&l, "-byte block ");
-            myalloc__line_put_pointer(&l, (void *)b->user);
-            report_offset(&l, offset, b->size);
-            myalloc__line_put(&l, b->state == CB_LIVE ? " overwritten" : " written after free");
+        if (put_damage(&l, b)) {
             if (l.len >= sizeof description)
                 l.len = sizeof description - 1;
             memcpy(description, l.buf, l.len);

@@ -72,6 +72,8 @@ MYALLOC_HIDDEN void myalloc__line_put_uint(struct report_line *l, uint64_t v);
 MYALLOC_HIDDEN void myalloc__line_put_int(struct report_line *l, int64_t v);
 /* Sends report lines to fd instead of stderr (for reports at exit). */
 MYALLOC_HIDDEN void myalloc__report_to(int fd);
+/* "myalloc: FN(PTR): ", the start of every report on a block. */
+MYALLOC_HIDDEN void myalloc__line_put_call(struct report_line *l, const char *fn, const void *ptr);
 /* Writes the line (newline added) to stderr and empties it. */
 MYALLOC_HIDDEN void myalloc__line_flush(struct report_line *l);
 

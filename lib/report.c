@@ -89,14 +89,19 @@ void myalloc__line_flush(struct report_line *l)
     l->len = 0;
 }
 
+void myalloc__line_put_call(struct report_line *l, const char *fn, const void *ptr)
+{
+    myalloc__line_put(l, "myalloc: ");
+    myalloc__line_put(l, fn);
+    myalloc__line_put(l, "(");
+    myalloc__line_put_pointer(l, ptr);
+    myalloc__line_put(l, "): ");
+}
+
 void myalloc__report_block(const char *fn, const void *ptr, const char *problem)
 {
     struct report_line l = { .len = 0 };
-    myalloc__line_put(&l, "myalloc: ");
-    myalloc__line_put(&l, fn);
-    myalloc__line_put(&l, "(");
-    myalloc__line_put_pointer(&l, ptr);
-    myalloc__line_put(&l, "): ");
+    myalloc__line_put_call(&l, fn, ptr);
     myalloc__line_put(&l, problem);
     myalloc__line_flush(&l);
     abort();
