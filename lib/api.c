@@ -193,17 +193,19 @@ void my_free(void *ptr)
  * against the usable size, the pointer against the alignment. */
 void myalloc__free_sized(void *ptr, size_t alignment, size_t size, const char *fn)
 {
+    struct block_ref b;
+
     if (ptr == NULL)
         return;
-    if (unlikely(myalloc__check_on) && myalloc__checked_free_sized(ptr, alignment, size, fn)) {
-        COUNT(myalloc__tls_heap, calls_free, 1);
-        return;
+    if (!unlikely(myalloc__check_on) || !myalloc__checked_free_sized(ptr, alignment, size, fn)) {
+        myalloc__block_find(ptr, fn, &b);
+        if (size > usable_of(&b))
+            myalloc__report_block(fn, ptr, PROBLEM_SIZE_MISMATCH);
+        if (alignment != 0 && (!is_pow2(alignment) || ((uintptr_t)ptr & (alignment - 1)) != 0))
+            myalloc__report_block(fn, ptr, PROBLEM_ALIGN_MISMATCH);
+        free_found(myalloc__tls_heap, ptr, &b, fn);
     }
-    if (size > myalloc__usable_size_plain(ptr, fn))
-        myalloc__report_block(fn, ptr, PROBLEM_SIZE_MISMATCH);
-    if (alignment != 0 && (!is_pow2(alignment) || ((uintptr_t)ptr & (alignment - 1)) != 0))
-        myalloc__report_block(fn, ptr, PROBLEM_ALIGN_MISMATCH);
-    myalloc__free_slow(ptr, fn);
+    COUNT(myalloc__tls_heap, calls_free, 1);
 }
 
 void my_free_sized(void *ptr, size_t size)
