@@ -833,24 +833,6 @@ static bool parse_size(const char *value, size_t len, size_t *out)
     return true;
 }
 
-static bool parse_flag(const char *value, size_t len, bool *out)
-{
-    if (len != 1 || (value[0] != '0' && value[0] != '1'))
-        return false;
-    *out = value[0] == '1';
-    return true;
-}
-
-static bool value_is(const char *value, size_t len, const char *word)
-{
-    return strlen(word) == len && memcmp(value, word, len) == 0;
-}
-
-static bool name_is(const char *name, size_t len, const char *word)
-{
-    return value_is(name, len, word);
-}
-
 int myalloc__checked_option(const char *name, size_t name_len, const char *value, size_t len)
 {
     struct check_settings s;
@@ -860,33 +842,33 @@ int myalloc__checked_option(const char *name, size_t name_len, const char *value
 
     pthread_mutex_lock(&check_lock);
     s = settings;
-    if (name_is(name, name_len, "check")) {
-        if (!parse_flag(value, len, &on))
+    if (myalloc__option_text_is(name, name_len, "check")) {
+        if (!myalloc__option_flag(value, len, &on))
             err = EINVAL;
         else if (!on && myalloc__check_on)
             err = EBUSY; /* checked blocks exist: the core cannot take them */
         else if (on && !myalloc__check_on)
             err = check_start();
-    } else if (name_is(name, name_len, "check_canary")) {
-        err = parse_flag(value, len, &s.canary) ? 0 : EINVAL;
-    } else if (name_is(name, name_len, "check_fill")) {
-        err = parse_flag(value, len, &s.fill) ? 0 : EINVAL;
-    } else if (name_is(name, name_len, "check_leaks")) {
-        err = parse_flag(value, len, &s.leaks) ? 0 : EINVAL;
-    } else if (name_is(name, name_len, "check_abort")) {
-        err = parse_flag(value, len, &s.abort_on_error) ? 0 : EINVAL;
-    } else if (name_is(name, name_len, "check_quarantine")) {
+    } else if (myalloc__option_text_is(name, name_len, "check_canary")) {
+        err = myalloc__option_flag(value, len, &s.canary) ? 0 : EINVAL;
+    } else if (myalloc__option_text_is(name, name_len, "check_fill")) {
+        err = myalloc__option_flag(value, len, &s.fill) ? 0 : EINVAL;
+    } else if (myalloc__option_text_is(name, name_len, "check_leaks")) {
+        err = myalloc__option_flag(value, len, &s.leaks) ? 0 : EINVAL;
+    } else if (myalloc__option_text_is(name, name_len, "check_abort")) {
+        err = myalloc__option_flag(value, len, &s.abort_on_error) ? 0 : EINVAL;
+    } else if (myalloc__option_text_is(name, name_len, "check_quarantine")) {
         err = parse_size(value, len, &s.quarantine_bytes) ? 0 : EINVAL;
-    } else if (name_is(name, name_len, "check_trace")) {
+    } else if (myalloc__option_text_is(name, name_len, "check_trace")) {
         err = parse_size(value, len, &n) && n <= TRACE_MAX_DEPTH ? 0 : EINVAL;
         if (err == 0)
             s.trace_depth = (unsigned)n;
-    } else if (name_is(name, name_len, "check_guard")) {
-        if (value_is(value, len, "none"))
+    } else if (myalloc__option_text_is(name, name_len, "check_guard")) {
+        if (myalloc__option_text_is(value, len, "none"))
             s.guard = GUARD_NONE;
-        else if (value_is(value, len, "huge"))
+        else if (myalloc__option_text_is(value, len, "huge"))
             s.guard = GUARD_HUGE;
-        else if (value_is(value, len, "all"))
+        else if (myalloc__option_text_is(value, len, "all"))
             s.guard = GUARD_ALL;
         else if (parse_size(value, len, &n) && n >= 1 && n <= UINT32_MAX) {
             s.guard = n == 1 ? GUARD_ALL : GUARD_SAMPLE;

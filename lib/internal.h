@@ -419,6 +419,10 @@ MYALLOC_HIDDEN void myalloc__stats_mapped(size_t add, size_t sub);
 /* ---- options.c: MYALLOC_OPTIONS, my_option_set, outputs at exit ------- */
 /* Reads MYALLOC_OPTIONS once, warning about what it cannot use. */
 MYALLOC_HIDDEN void myalloc__options_init(void);
+/* The value syntax all options share (checked.c's too): text of len
+ * bytes equal to word; a flag "0" or "1". */
+MYALLOC_HIDDEN bool myalloc__option_text_is(const char *text, size_t len, const char *word);
+MYALLOC_HIDDEN bool myalloc__option_flag(const char *value, size_t len, bool *out);
 /* Keeps a copy of stderr for reports written at exit (programs may close
  * stderr in an atexit handler, which runs before our destructors). */
 MYALLOC_HIDDEN void myalloc__stderr_keep(void);

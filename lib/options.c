@@ -64,10 +64,23 @@ static const struct option_desc {
     { "verbose", OPTION_FLAG, offsetof(struct options, verbose) },
 };
 
+bool myalloc__option_text_is(const char *text, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(text, word, len) == 0;
+}
+
+bool myalloc__option_flag(const char *value, size_t len, bool *out)
+{
+    if (len != 1 || (value[0] != '0' && value[0] != '1'))
+        return false;
+    *out = value[0] == '1';
+    return true;
+}
+
 static const struct option_desc *option_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof option_table / sizeof option_table[0]; i++) {
-        if (strlen(option_table[i].name) == len && memcmp(option_table[i].name, name, len) == 0)
+        if (myalloc__option_text_is(name, len, option_table[i].name))
             return &option_table[i];
     }
     return NULL;
@@ -79,10 +92,11 @@ static int option_apply(const struct option_desc *o, const char *value, size_t l
     char *field = (char *)&options + o->offset;
 
     if (o->kind == OPTION_FLAG) {
-        if (len != 1 || (value[0] != '0' && value[0] != '1'))
+        bool on;
+        if (!myalloc__option_flag(value, len, &on))
             return EINVAL;
         pthread_mutex_lock(&options_lock);
-        *(bool *)field = value[0] == '1';
+        *(bool *)field = on;
     } else {
         if (len >= OPTION_PATH_MAX)
             return ENAMETOOLONG;
