@@ -74,6 +74,9 @@ MYALLOC_HIDDEN size_t myalloc__usable_size_plain(const void *ptr, const char *fn
 /* Return addresses of the caller's stack, innermost first (at most
  * TRACE_MAX_DEPTH + 16): pcs[0] is the caller's own. */
 MYALLOC_HIDDEN size_t myalloc__unwind(uintptr_t *pcs, size_t max);
+/* The bounds of the loaded executable segment holding pc; false if there
+ * is none or it is the program's own (a static link). */
+MYALLOC_HIDDEN bool myalloc__code_range_of(uintptr_t pc, uintptr_t *start, uintptr_t *end);
 
 /* ---- trace.c ----------------------------------------------------------- */
 MYALLOC_HIDDEN int myalloc__trace_init(void);

@@ -9,7 +9,6 @@
 
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
-#include <link.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -38,26 +37,6 @@ static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
  * program itself (static linking), where nothing can be told apart. */
 static uintptr_t own_code_start, own_code_end;
 
-static int find_own_object(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    uintptr_t here = (uintptr_t)arg;
-    (void)size;
-
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && here >= start &&
-            here < start + ph->p_memsz) {
-            if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') {
-                own_code_start = start;
-                own_code_end = start + ph->p_memsz;
-            }
-            return 1;
-        }
-    }
-    return 0;
-}
-
 int myalloc__trace_init(void)
 {
     void *mem;
@@ -69,7 +48,8 @@ int myalloc__trace_init(void)
     if (err != 0)
         return err;
     depot = mem;
-    dl_iterate_phdr(find_own_object, (void *)(uintptr_t)myalloc__trace_init);
+    if (!myalloc__code_range_of((uintptr_t)myalloc__trace_init, &own_code_start, &own_code_end))
+        own_code_start = own_code_end = 0;
     return 0;
 }
 

@@ -41,6 +41,7 @@ static _Atomic uint64_t rules[RULE_SLOTS];
 #define CODE_RANGES 512
 static struct code_range {
     uintptr_t start, end;
+    bool program; /* the main program's own (its dlpi_name is empty) */
 } code[CODE_RANGES];
 static _Atomic unsigned ncode;
 static pthread_mutex_t code_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,6 +56,7 @@ static int add_object_code(struct dl_phdr_info *info, size_t size, void *arg)
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
             code[*n].start = info->dlpi_addr + ph->p_vaddr;
             code[*n].end = code[*n].start + ph->p_memsz;
+            code[*n].program = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
             (*n)++;
         }
     }
@@ -73,14 +75,32 @@ static void code_ranges_refresh(void)
     pthread_mutex_unlock(&code_lock);
 }
 
-static bool is_code(uintptr_t pc)
+static const struct code_range *code_range_find(uintptr_t pc)
 {
     unsigned n = atomic_load(&ncode);
     for (unsigned i = 0; i < n; i++) {
         if (pc >= code[i].start && pc < code[i].end)
-            return true;
+            return &code[i];
     }
-    return false;
+    return NULL;
+}
+
+static bool is_code(uintptr_t pc)
+{
+    return code_range_find(pc) != NULL;
+}
+
+bool myalloc__code_range_of(uintptr_t pc, uintptr_t *start, uintptr_t *end)
+{
+    const struct code_range *c;
+
+    code_ranges_refresh();
+    c = code_range_find(pc);
+    if (c == NULL || c->program)
+        return false;
+    *start = c->start;
+    *end = c->end;
+    return true;
 }
 
 static size_t rule_slot(uintptr_t pc)
