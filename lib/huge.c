@@ -163,24 +163,35 @@ void *myalloc__huge_alloc(size_t size, size_t alignment)
     return huge_block(h);
 }
 
-/* A cached mapping (unregistered, unlisted) grown to map_size, its pages
- * kept: in place, or moved (not copied) to a fresh aligned placement.
- * NULL, with the mapping unmapped, if the OS refuses. */
+/* Moves the old_map bytes mapped at h (their pages, not a copy) to a
+ * fresh placement of map_size bytes that keeps the masking invariant:
+ * 0 and *out, or ENOMEM with h untouched. */
+static int mapping_move(void *h, size_t old_map, size_t map_size, size_t map_align, size_t skew,
+                        void **out)
+{
+    void *target;
+
+    if (myalloc__os_map_aligned(map_size, map_align, skew, NULL, &target) != 0)
+        return ENOMEM;
+    if (myalloc__os_remap(h, old_map, map_size, target, out) != 0) {
+        (void)myalloc__os_unmap(target, map_size);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+/* A cached mapping (unregistered, unlisted, its block below a region's
+ * offset) grown to map_size, its pages kept: in place, or moved.  NULL,
+ * with the mapping unmapped, if the OS refuses. */
 static struct huge *huge_cache_grow(struct huge *h, size_t map_size)
 {
     size_t old_map = h->map_size;
-    void *moved, *target;
+    void *moved;
 
-    if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
-        if (myalloc__os_map_aligned(map_size, REGION_SIZE, 0, NULL, &target) != 0) {
-            huge_unmap(h);
-            return NULL;
-        }
-        if (myalloc__os_remap(h, old_map, map_size, target, &moved) != 0) {
-            (void)myalloc__os_unmap(target, map_size);
-            huge_unmap(h);
-            return NULL;
-        }
+    if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0 &&
+        mapping_move(h, old_map, map_size, REGION_SIZE, 0, &moved) != 0) {
+        huge_unmap(h);
+        return NULL;
     }
     h = moved;
     h->map_size = map_size;
@@ -306,7 +317,7 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
 {
     size_t old_map = h->map_size, old_usable = h->usable;
     size_t offset, map_align, skew, map_size;
-    void *target, *moved, *old_block = huge_block(h);
+    void *moved, *old_block = huge_block(h);
     /* What a memory checker was told the block holds (annotate.h). */
     size_t old_size = annotate_block_size(old_block, old_usable);
 
@@ -322,17 +333,11 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
         if (map_size < old_map)
             (void)myalloc__os_unmap((char *)h + map_size, old_map - map_size);
     } else if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
-        /* No room to grow in place: move the pages (no copy) to a fresh
-         * placement that keeps the masking invariant.  The block leaves
-         * the list while its header is in flight. */
-        if (myalloc__os_map_aligned(map_size, map_align, skew, NULL, &target) != 0) {
-            errno = ENOMEM;
-            return NULL;
-        }
+        /* No room to grow in place: move the pages.  The block leaves the
+         * list while its header is in flight. */
         huge_unlink(h);
-        if (myalloc__os_remap(h, old_map, map_size, target, &moved) != 0) {
+        if (mapping_move(h, old_map, map_size, map_align, skew, &moved) != 0) {
             huge_link(h);
-            (void)myalloc__os_unmap(target, map_size);
             errno = ENOMEM;
             return NULL;
         }
