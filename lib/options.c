@@ -157,31 +157,26 @@ static void option_parse_item(const char *item, size_t len)
     const struct option_desc *o = option_find(item, name_len);
     char name[64], shown[256];
 
+    int err;
+
     option_text(name, sizeof name, item, name_len);
-    if (o == NULL) {
-        int err = myalloc__checked_option(item, name_len, value, value_len);
-        if (err == ENOENT) {
-            const char *parts[] = { "MYALLOC_OPTIONS: unknown option '", name, "' (ignored)" };
-            myalloc__report_warning(parts, 3);
-        } else if (err != 0) {
-            const char *parts[] = { "MYALLOC_OPTIONS: ",
-                                    err == EINVAL ? "bad value '" : "cannot apply '",
-                                    option_text(shown, sizeof shown, value, bare ? 0 : value_len),
-                                    "' for option '", name, "'",
-                                    err == EINVAL ? "" : ": ", err == EINVAL ? "" : strerror(err),
-                                    " (ignored)" };
-            myalloc__report_warning(parts, 9);
-        }
-        return;
-    }
-    /* A bare or empty path is a mistake in the environment ("" clears a
-     * path from code only). */
-    if ((o->kind == OPTION_PATH && (bare || value_len == 0)) ||
-        option_apply(o, value, value_len) != 0) {
-        const char *parts[] = { "MYALLOC_OPTIONS: bad value '",
+    if (o == NULL)
+        err = myalloc__checked_option(item, name_len, value, value_len);
+    else if (o->kind == OPTION_PATH && (bare || value_len == 0))
+        err = EINVAL; /* a mistake in the environment ("" clears a path from code only) */
+    else
+        err = option_apply(o, value, value_len) != 0 ? EINVAL : 0;
+    if (err == ENOENT) {
+        const char *parts[] = { "MYALLOC_OPTIONS: unknown option '", name, "' (ignored)" };
+        myalloc__report_warning(parts, 3);
+    } else if (err != 0) {
+        const char *parts[] = { "MYALLOC_OPTIONS: ",
+                                err == EINVAL ? "bad value '" : "cannot apply '",
                                 option_text(shown, sizeof shown, value, bare ? 0 : value_len),
-                                "' for option '", name, "' (ignored)" };
-        myalloc__report_warning(parts, 5);
+                                "' for option '", name, "'",
+                                err == EINVAL ? "" : ": ", err == EINVAL ? "" : strerror(err),
+                                " (ignored)" };
+        myalloc__report_warning(parts, 9);
     }
 }
 
