@@ -79,10 +79,16 @@ bugs=$top_builddir/tests/valgrind_bugs
 # expect MODE STATUS TEXT...: valgrind_bugs MODE ends with memcheck's
 # STATUS and its output holds every TEXT.
 expect() {
-    mode=$1 want=$2
-    shift 2
+    mode=$1
+    shift
     memcheck "$tmp/$mode.log" "$bugs" "$mode"
-    rc=$?
+    judge "$mode" $? "$@"
+}
+
+# judge MODE RC STATUS TEXT...: as expect, for a run already in its log.
+judge() {
+    mode=$1 rc=$2 want=$3
+    shift 3
     if [ "$rc" -ne "$want" ]; then
         fail "valgrind_bugs $mode: status $rc, want $want; its output:"
         cat "$tmp/$mode.log"
@@ -103,7 +109,19 @@ expect overflow 99 "Invalid write of size 1" "0 bytes after a block of size 24 a
 expect overflow_big 99 "0 bytes after a block of size 5,000 alloc'd" \
     "0 bytes after a block of size 2,097,162 alloc'd" "ERROR SUMMARY: 2 errors"
 expect uaf 99 "Invalid read of size 1" "2 bytes inside a block of size 40 free'd"
-expect leak 99 "definitely lost: 3,155,828 bytes in 3 blocks"
+# memcheck looks for pointers conservatively, and under it blocks sit at low
+# addresses (about 0x5800000), where a plain integer can fall inside the
+# 3 MiB block: ld.so's relocate_time, a cycle count, did in about one run in
+# 40, making the block "possibly lost".  Such a run is made once more; what
+# is expected of the run judged stays the same.
+memcheck "$tmp/leak.log" "$bugs" leak
+rc=$?
+if grep -F -q "possibly lost: 3,145,728 bytes in 1 blocks" "$tmp/leak.log"; then
+    say "note: leak: an integer in memory aliased the huge block (possibly lost); once more"
+    memcheck "$tmp/leak.log" "$bugs" leak
+    rc=$?
+fi
+judge leak "$rc" 99 "definitely lost: 3,155,828 bytes in 3 blocks"
 expect uninit 99 "Conditional jump or move depends on uninitialised value(s)"
 
 # ------------------------------------------- (c) the corpus, preloaded --
