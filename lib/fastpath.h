@@ -8,7 +8,8 @@
  * counter stores.  free of a block of this thread's slab: two loads for
  * the registry, the page descriptor, the block index (a multiply), the live
  * bit check and clear, a push (its link encoded: a multiply), one counter
- * store (the call counters are derived, see struct heap_counters).  The
+ * store (the call counters are derived, see struct heap_counters), one
+ * compare against the slab's free_slow_at.  The
  * link encoding costs 8 instructions a pair (bench/run --callgrind).  No
  * lock and no atomic read-modify-write in either; anything else falls
  * through to the caller's slow path (return NULL / false). */
@@ -71,9 +72,10 @@ FASTPATH bool fastpath_free(void *ptr)
     slab_push(s, ptr);
     s->in_use--;
     counter_add(&h->counters.class_frees[s->cls], 1);
-    /* An untracked slab, or an idle one that is not its class's last. */
-    if (unlikely(s->state != SLAB_LISTED ||
-                 (s->in_use == 0 && (h->avail[s->cls] != s || s->next != NULL))))
+    /* An untracked slab with an eighth of it free again, or an idle one
+     * that is not its class's last. */
+    if (unlikely(s->in_use <= s->free_slow_at) &&
+        (s->in_use != 0 || s->state != SLAB_LISTED || h->avail[s->cls] != s || s->next != NULL))
         myalloc__heap_free_small_slow(h, s);
     return true;
 }

@@ -6,7 +6,8 @@
  * the owner collects those when it runs out of free blocks.  A slab with no
  * free block left is not tracked by its owner (state FULL, flag in xfree);
  * the first remote free to it clears the flag and pushes the slab onto the
- * owner's returned stack, so the owner finds it again without scanning.
+ * owner's returned stack, so the owner finds it again without scanning;
+ * local frees list it again once an eighth of it is free (free_slow_at).
  *
  * When a thread exits its heap is abandoned, never freed: its slabs are
  * parked (collected, released when empty, else marked FULL), and the heap
@@ -64,7 +65,7 @@ static void slab_list_push(struct heap *h, struct slab *s)
 {
     struct slab **head = &h->avail[s->cls];
 
-    s->state = SLAB_LISTED;
+    slab_set_state(s, SLAB_LISTED);
     s->prev = NULL;
     s->next = *head;
     if (*head != NULL)
@@ -131,7 +132,7 @@ static void slab_park(struct heap *h, struct slab *s)
 {
     slab_list_remove(h, s);
     if (s->return_pending) {
-        s->state = SLAB_PENDING;
+        slab_set_state(s, SLAB_PENDING);
         return;
     }
     for (;;) {
@@ -141,7 +142,7 @@ static void slab_park(struct heap *h, struct slab *s)
             return;
         }
         if (myalloc__slab_try_mark_full(s)) {
-            s->state = SLAB_FULL;
+            slab_set_state(s, SLAB_FULL);
             return;
         }
     }
@@ -275,9 +276,9 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
         /* Exhausted: stop tracking it until a free brings it back. */
         slab_list_remove(h, s);
         if (s->return_pending)
-            s->state = SLAB_PENDING;
+            slab_set_state(s, SLAB_PENDING);
         else if (myalloc__slab_try_mark_full(s))
-            s->state = SLAB_FULL;
+            slab_set_state(s, SLAB_FULL);
         else
             slab_list_push(h, s); /* remote frees just arrived */
     }

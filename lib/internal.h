@@ -259,6 +259,15 @@ static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
                           memory_order_relaxed);
 }
 
+/* A slab's tracking state, and the in_use at or below which a local free
+ * takes the slow path (struct slab's free_slow_at): an untracked slab is
+ * listed again once an eighth of its blocks are free. */
+static inline void slab_set_state(struct slab *s, enum slab_state state)
+{
+    s->state = (uint8_t)state;
+    s->free_slow_at = state == SLAB_LISTED ? 0 : s->capacity - s->capacity / 8;
+}
+
 /* Free-list links.  A free block's first word links it to the next block
  * of its list (the local list, or the remote list xfree), stored encoded:
  *

@@ -104,7 +104,7 @@ struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner)
     s->cls = (uint8_t)cls;
     s->order = (uint8_t)order;
     s->link_mask = slab_link_mask(order);
-    s->state = SLAB_LISTED;
+    slab_set_state(s, SLAB_LISTED);
     return s;
 }
 
@@ -127,9 +127,15 @@ void myalloc__slab_refill(struct slab *s)
 
 uint32_t myalloc__slab_collect(struct slab *s)
 {
-    uintptr_t list = atomic_exchange_explicit(&s->xfree, 0, memory_order_acquire);
-    void *b = (void *)(list & ~SLAB_XFREE_FULL);
+    uintptr_t list;
+    void *b;
     uint32_t n = 0;
+
+    /* Mostly empty: a plain load is cheaper than the exchange. */
+    if (atomic_load_explicit(&s->xfree, memory_order_relaxed) == 0)
+        return 0;
+    list = atomic_exchange_explicit(&s->xfree, 0, memory_order_acquire);
+    b = (void *)(list & ~SLAB_XFREE_FULL);
 
     while (b != NULL) {
         uint32_t idx = slab_index_of(s, b);
@@ -208,6 +214,8 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
 
     if (s->state > SLAB_PENDING || s->return_pending > 1)
         return check_fault(where, s, "slab %p: unknown state");
+    if (s->free_slow_at != (s->state == SLAB_LISTED ? 0 : s->capacity - s->capacity / 8))
+        return check_fault(where, s, "slab %p: slow-path threshold disagrees with its state");
     if (s->bump < slab_blocks(s) || s->bump > s->end ||
         (size_t)(s->bump - slab_blocks(s)) % s->block_size != 0)
         return check_fault(where, s, "slab %p: bump pointer is not a block boundary in the slab");

@@ -196,6 +196,12 @@ struct slab {
     uint8_t order;
     uint8_t state;          /* enum slab_state */
     uint8_t return_pending; /* on (or bound for) heap->returned */
+    /* A local free that leaves in_use at or below this goes to the slow
+     * path: 0 for a listed slab (it may fall idle); for an untracked one,
+     * in_use once an eighth of it is free again (slab_untrack_at), so
+     * that a slab hovering at full is listed again once per batch of
+     * frees, not after each. */
+    uint32_t free_slow_at;
     struct slab *next, *prev;  /* heap->avail[cls] */
     struct slab *returned_next; /* heap->returned */
     char *bump;         /* never-used blocks: [bump, end) */
@@ -204,7 +210,7 @@ struct slab {
      * free reads it to catch a double free early. */
     _Atomic uint64_t live[];
 };
-_Static_assert(offsetof(struct slab, return_pending) < 64,
+_Static_assert(offsetof(struct slab, free_slow_at) + sizeof(uint32_t) <= 64,
                "the fast paths' slab fields must share one cache line");
 
 /* ------------------------------------------------------------- heaps -- */

@@ -316,9 +316,11 @@ START_TEST(test_exited_thread_slab)
     s->in_use--;
     expect_report("slab", s, "in_use disagrees with the live bitmap");
     s->in_use++;
-    s->state = SLAB_LISTED;
+    s->free_slow_at = 0;
+    expect_report("slab", s, "slow-path threshold disagrees with its state");
+    slab_set_state(s, SLAB_LISTED);
     expect_report("slab", s, "FULL flag on a slab that is tracked");
-    s->state = SLAB_FULL;
+    slab_set_state(s, SLAB_FULL);
     for (unsigned i = 0; i < 8; i++)
         my_free(orphans[i]);
 }

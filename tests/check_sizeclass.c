@@ -1,5 +1,5 @@
-/* check_sizeclass.c - white-box tests of the size-class table and the
- * slab geometry built on it. */
+/* check_sizeclass.c - white-box tests of the size-class table, the slab
+ * geometry built on it, and how a heap tracks its slabs. */
 #include "config.h"
 
 #include <check.h>
@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "testutil.h"
+#include "whitebox.h"
 
 START_TEST(test_table_shape)
 {
@@ -158,6 +159,55 @@ START_TEST(test_slab_refill_covers_blocks)
 }
 END_TEST
 
+/* A slab that ran out of blocks is no longer tracked (FULL).  Local frees
+ * go back to it, but it is listed again, and its blocks reused, only once
+ * an eighth of it is free: a slab hovering at full does not bounce between
+ * the slow paths on every free. */
+START_TEST(test_full_slab_relisted_after_an_eighth)
+{
+    enum { MAX = 4096 };
+    static void *got[MAX];
+    void *mine[MAX];
+    size_t size = 64, n = 0, nmine = 0;
+    struct slab *s;
+    uint32_t eighth;
+
+    got[n++] = my_malloc(size);
+    s = slab_of(got[0]);
+    while (s->state == SLAB_LISTED) {
+        ck_assert_uint_lt(n, MAX);
+        got[n++] = my_malloc(size);
+    }
+    ck_assert_uint_eq(s->state, SLAB_FULL);
+    ck_assert_uint_eq(s->in_use, s->capacity);
+    for (size_t i = 0; i < n; i++)
+        if (slab_of(got[i]) == s)
+            mine[nmine++] = got[i];
+    eighth = s->capacity / 8;
+    ck_assert_uint_ge(nmine, eighth);
+
+    for (uint32_t i = 0; i + 1 < eighth; i++)
+        my_free(mine[i]);
+    ck_assert_uint_eq(s->state, SLAB_FULL);
+    ck_assert_uint_eq(s->in_use, s->capacity - (eighth - 1));
+    ck_assert_int_eq(my_heap_check(), 0);
+
+    my_free(mine[eighth - 1]);
+    ck_assert_uint_eq(s->state, SLAB_LISTED);
+    void *again = my_malloc(size);
+    ck_assert_ptr_eq(slab_of(again), s);
+    my_free(again);
+
+    for (size_t i = 0; i < n; i++) {
+        bool freed = false;
+        for (uint32_t k = 0; k < eighth; k++)
+            freed |= got[i] == mine[k];
+        if (!freed)
+            my_free(got[i]);
+    }
+}
+END_TEST
+
 static Suite *sizeclass_suite(void)
 {
     Suite *s = suite_create("sizeclass");
@@ -170,6 +220,9 @@ static Suite *sizeclass_suite(void)
     tcase_add_test(tc, test_slab_geometry);
     tcase_add_test(tc, test_slab_index_exact);
     tcase_add_test(tc, test_slab_refill_covers_blocks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("tracking");
+    tcase_add_test(tc, test_full_slab_relisted_after_an_eighth);
     suite_add_tcase(s, tc);
     return s;
 }
