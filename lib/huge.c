@@ -334,14 +334,17 @@ void *myalloc__huge_resize(struct huge *h, size_t size)
             (void)myalloc__os_unmap((char *)h + map_size, old_map - map_size);
     } else if (myalloc__os_remap(h, old_map, map_size, NULL, &moved) != 0) {
         /* No room to grow in place: move the pages.  The block leaves the
-         * list while its header is in flight. */
+         * list while its header is in flight, and the registry before the
+         * move: once moved, the old chunk may at once be mapped and
+         * registered by another thread, whose bit this must not clear. */
         huge_unlink(h);
+        myalloc__chunk_unregister((uintptr_t)h);
         if (mapping_move(h, old_map, map_size, map_align, skew, &moved) != 0) {
+            myalloc__chunk_register((uintptr_t)h);
             huge_link(h);
             errno = ENOMEM;
             return NULL;
         }
-        myalloc__chunk_unregister((uintptr_t)h);
         h = moved;
         myalloc__chunk_register((uintptr_t)h);
         huge_link(h);
