@@ -29,7 +29,7 @@ FASTPATH void *fastpath_malloc(size_t size)
 
     /* Checked mode takes every allocation (never reset once set). */
     if (likely(h != NULL && size <= SMALL_MAX && !myalloc__check_on)) {
-        unsigned cls = size_class_of(size);
+        unsigned cls = size_class_lookup(size);
         struct slab *s = h->avail[cls];
         if (likely(s != NULL && s->free != NULL)) {
             void *b = slab_pop(s);
@@ -48,7 +48,10 @@ FASTPATH void *fastpath_malloc(size_t size)
 FASTPATH bool fastpath_free(void *ptr)
 {
     uintptr_t p = (uintptr_t)ptr;
-    uintptr_t chunk = (p - 1) & ~(uintptr_t)REGION_MASK;
+    /* Not (p - 1) as for huge blocks, which the region test turns away: a
+     * region's block never starts at its first byte, so the page index
+     * stays below REGION_PAGES. */
+    uintptr_t chunk = p & ~(uintptr_t)REGION_MASK;
     const struct region *r = (const struct region *)chunk;
     uintptr_t page = (p - chunk) >> PAGE_SHIFT;
     struct heap *h = myalloc__tls_heap;
@@ -56,7 +59,7 @@ FASTPATH bool fastpath_free(void *ptr)
     struct slab *s;
     uint32_t idx;
 
-    if (unlikely(!chunk_registered(chunk) || r->hdr.kind != CHUNK_REGION || page >= REGION_PAGES))
+    if (unlikely(!chunk_registered(chunk) || r->hdr.kind != CHUNK_REGION))
         return false;
     d = &r->pages[page];
     if (unlikely(d->kind != PAGE_SLAB))
@@ -65,9 +68,8 @@ FASTPATH bool fastpath_free(void *ptr)
     if (unlikely(s->owner != h))
         return false;
     idx = slab_index_of(s, ptr);
-    if (unlikely(idx == UINT32_MAX || !slab_block_live(s, idx)))
+    if (unlikely(idx == UINT32_MAX || !slab_block_end_live(s, idx)))
         return false;
-    slab_block_set_live(s, idx, false);
     annotate_block_freed(ptr, s->block_size);
     slab_push(s, ptr);
     s->in_use--;

@@ -85,8 +85,6 @@ int myalloc__init(void)
             n = MAX_ARENAS;
         if (myalloc__os_page_size() > PAGE_SIZE)
             err = ENOTSUP;
-        if (err == 0)
-            err = myalloc__registry_init();
         if (err == 0) {
             for (unsigned i = 0; i < n; i++)
                 myalloc__arena_init(&myalloc__arenas[i], i);

@@ -95,7 +95,6 @@ MYALLOC_HIDDEN void myalloc__report_check(const char *fn, const char *problem,
 MYALLOC_HIDDEN int myalloc__os_map(size_t size, void *hint, void **out);
 MYALLOC_HIDDEN int myalloc__os_map_aligned(size_t size, size_t alignment, size_t skew,
                                            void *hint, void **out);
-MYALLOC_HIDDEN int myalloc__os_reserve(size_t size, void **out);
 MYALLOC_HIDDEN int myalloc__os_unmap(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
@@ -125,6 +124,12 @@ static inline unsigned size_class_of(size_t size)
     unsigned shift = lg - 3;
     return 8u + (lg - 7u) * 8u + (unsigned)(((size - 1) - ((size_t)1 << lg)) >> shift);
 }
+/* size_class_of(size) as a table lookup: the fast path's way. */
+MYALLOC_HIDDEN extern const uint8_t myalloc__class_of_quantum[SMALL_MAX / MIN_ALIGN + 1];
+static inline unsigned size_class_lookup(size_t size)
+{
+    return myalloc__class_of_quantum[(size + MIN_ALIGN - 1) / MIN_ALIGN];
+}
 MYALLOC_HIDDEN size_t myalloc__class_align(unsigned cls);
 /* The smallest class whose blocks hold size bytes at alignment; SIZE_CLASSES
  * if none. */
@@ -153,18 +158,16 @@ MYALLOC_HIDDEN bool myalloc__buddy_is_empty(const struct region *r);
 MYALLOC_HIDDEN const char *myalloc__buddy_check(const struct region *r, const void **where);
 
 /* ---- region.c: regions, arenas, and pointer -> metadata --------------- */
-MYALLOC_HIDDEN int myalloc__registry_init(void);
-MYALLOC_HIDDEN extern _Atomic(_Atomic uint64_t *) myalloc__registry;
+MYALLOC_HIDDEN extern _Atomic uint64_t myalloc__registry[REGISTRY_CHUNKS / 64];
 /* Whether chunk (a REGION_SIZE-aligned address) is one of ours: two loads,
  * safe for any address. */
 static inline bool chunk_registered(uintptr_t chunk)
 {
-    _Atomic uint64_t *bits = atomic_load_explicit(&myalloc__registry, memory_order_relaxed);
     uint64_t i = chunk >> REGION_SHIFT;
 
-    if (unlikely(bits == NULL || i >= REGISTRY_CHUNKS))
+    if (unlikely(i >= REGISTRY_CHUNKS))
         return false;
-    return (atomic_load_explicit(&bits[i >> 6], memory_order_acquire) >> (i & 63)) & 1;
+    return (atomic_load_explicit(&myalloc__registry[i >> 6], memory_order_acquire) >> (i & 63)) & 1;
 }
 MYALLOC_HIDDEN void myalloc__chunk_register(uintptr_t chunk);
 MYALLOC_HIDDEN void myalloc__chunk_unregister(uintptr_t chunk);
@@ -231,14 +234,15 @@ static inline char *slab_blocks(const struct slab *s)
     return (char *)(s->blocks ^ SLAB_BLOCKS_HIDE);
 }
 MYALLOC_HIDDEN struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner);
-/* Block index of p, or UINT32_MAX when p is not the start of a block. */
+/* Block index of p, an address in s's buddy block, or UINT32_MAX when p
+ * is not the start of a block.  An address before the first block wraps
+ * to an offset near 2^32, whose quotient is far above the capacity, so one
+ * test rejects both sides. */
 static inline uint32_t slab_index_of(const struct slab *s, const void *p)
 {
-    uintptr_t off = (uintptr_t)p - (uintptr_t)slab_blocks(s);
-    if ((uintptr_t)p < (uintptr_t)slab_blocks(s))
-        return UINT32_MAX;
+    uint32_t off = (uint32_t)((uintptr_t)p - (uintptr_t)slab_blocks(s));
     uint32_t idx = (uint32_t)(((uint64_t)off * s->reciprocal) >> 32);
-    if ((uintptr_t)idx * s->block_size != off || idx >= s->capacity)
+    if (idx >= s->capacity || idx * s->block_size != off)
         return UINT32_MAX;
     return idx;
 }
@@ -250,6 +254,18 @@ static inline uint32_t slab_index_of_block(const struct slab *s, const void *b)
 static inline bool slab_block_live(struct slab *s, uint32_t idx)
 {
     return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
+}
+/* Clears block idx's live bit; false, and nothing written, if it was not
+ * set.  One load of the word, where a test then a clear would take two. */
+static inline bool slab_block_end_live(struct slab *s, uint32_t idx)
+{
+    uint64_t w = atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed);
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+
+    if (!(w & bit))
+        return false;
+    atomic_store_explicit(&s->live[idx >> 6], w & ~bit, memory_order_relaxed);
+    return true;
 }
 static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
 {

@@ -63,21 +63,6 @@ int myalloc__os_map(size_t size, void *hint, void **out)
     return 0;
 }
 
-/* Reserve address space that is never touched: no commit charge. */
-int myalloc__os_reserve(size_t size, void **out)
-{
-    int saved = errno;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-        int err = errno;
-        errno = saved;
-        return err;
-    }
-    *out = p;
-    return 0;
-}
-
 int myalloc__os_unmap(void *p, size_t size)
 {
     int saved = errno;

@@ -9,8 +9,9 @@
  * one per arena that is kept, purged, to absorb alloc/free cycles.
  *
  * The chunk registry is one bit per REGION_SIZE slice of the address
- * space, in a lazily committed reservation: a pointer is ours only if the
- * bit of its chunk is set, which is checked before any header is read. */
+ * space, in zero-initialised static storage (8 MiB of address space, pages
+ * committed as chunks are registered): a pointer is ours only if the bit
+ * of its chunk is set, which is checked before any header is read. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,22 +20,11 @@
 #include "internal.h"
 
 /* ------------------------------------------------------------ registry -- */
-_Atomic(_Atomic uint64_t *) myalloc__registry;
-#define registry myalloc__registry
-
-int myalloc__registry_init(void)
-{
-    void *map;
-    int err = myalloc__os_reserve(REGISTRY_CHUNKS / 8, &map);
-    if (err != 0)
-        return err;
-    atomic_store(&registry, (_Atomic uint64_t *)map);
-    return 0;
-}
+_Atomic uint64_t myalloc__registry[REGISTRY_CHUNKS / 64];
 
 void myalloc__chunk_register(uintptr_t chunk)
 {
-    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
+    _Atomic uint64_t *bits = myalloc__registry;
     uint64_t i = chunk >> REGION_SHIFT;
 
     if (i >= REGISTRY_CHUNKS)
@@ -44,7 +34,7 @@ void myalloc__chunk_register(uintptr_t chunk)
 
 void myalloc__chunk_unregister(uintptr_t chunk)
 {
-    _Atomic uint64_t *bits = atomic_load_explicit(&registry, memory_order_relaxed);
+    _Atomic uint64_t *bits = myalloc__registry;
     uint64_t i = chunk >> REGION_SHIFT;
 
     atomic_fetch_and_explicit(&bits[i >> 6], ~((uint64_t)1 << (i & 63)), memory_order_release);

@@ -27,6 +27,7 @@ START_TEST(test_smallest_fitting_class)
 {
     for (size_t n = 0; n <= SMALL_MAX; n++) {
         unsigned c = size_class_of(n);
+        ck_assert_uint_eq(size_class_lookup(n), c);
         ck_assert_uint_lt(c, SIZE_CLASSES);
         ck_assert_uint_ge(myalloc__class_sizes[c], n == 0 ? 1 : n);
         if (c > 0)
