@@ -169,6 +169,17 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
     }
 }
 
+void myalloc__free_remote_small(struct slab *s, void *ptr, uint32_t idx, const char *fn)
+{
+    if (!slab_block_live(s, idx)) {
+        myalloc__free_slow(ptr, fn);
+        return;
+    }
+    annotate_block_freed(ptr, s->block_size);
+    myalloc__heap_free_remote(s, ptr);
+    COUNT(myalloc__tls_heap, calls_free, 1);
+}
+
 void myalloc__free_plain(void *ptr, const char *fn)
 {
     struct block_ref b;

@@ -3,16 +3,18 @@
  * neither pays a call for the common case.
  *
  * Cost, malloc of <= 4 KiB with a free block in the thread's first slab of
- * its class: a TLS load, the class computation, a pop (its link decoded
+ * its class: a TLS load, the class (a table load), a pop (its link decoded
  * and checked: a multiply and a mask test), the live bit set, and two
- * counter stores.  free of a block of this thread's slab: two loads for
- * the registry, the page descriptor, the block index (a multiply), the live
- * bit check and clear, a push (its link encoded: a multiply), one counter
+ * counter stores.  free of a block of this thread's slab: the registry
+ * bit, the page descriptor, the block index (a multiply), the live bit
+ * tested and cleared, a push (its link encoded: a multiply), one counter
  * store (the call counters are derived, see struct heap_counters), one
- * compare against the slab's free_slow_at.  The
- * link encoding costs 8 instructions a pair (bench/run --callgrind).  No
- * lock and no atomic read-modify-write in either; anything else falls
- * through to the caller's slow path (return NULL / false). */
+ * compare against the slab's free_slow_at.  127 instructions a pair for
+ * malloc(32) + free, the link encoding 8 of them (bench/run --callgrind).
+ * No lock and no atomic read-modify-write in either.  A small block of
+ * another thread's slab is pushed onto its remote list from here, once
+ * found (one compare-and-swap); anything else falls through to the
+ * caller's slow path (return NULL / false). */
 #ifndef MYALLOC_FASTPATH_H
 #define MYALLOC_FASTPATH_H
 
@@ -42,10 +44,11 @@ FASTPATH void *fastpath_malloc(size_t size)
     return NULL;
 }
 
-/* true when ptr (not NULL) was a live block of this thread's slabs and is
- * now free; false leaves everything to the slow path, which also reports
- * whatever is wrong with ptr. */
-FASTPATH bool fastpath_free(void *ptr)
+/* true when ptr (not NULL) was taken care of: a small block of this
+ * thread now free, or one of another thread's slab gone its way (see
+ * myalloc__free_remote_small); false leaves everything to the slow path,
+ * which also reports whatever is wrong with ptr. */
+FASTPATH bool fastpath_free(void *ptr, const char *fn)
 {
     uintptr_t p = (uintptr_t)ptr;
     /* Not (p - 1) as for huge blocks, which the region test turns away: a
@@ -65,10 +68,15 @@ FASTPATH bool fastpath_free(void *ptr)
     if (unlikely(d->kind != PAGE_SLAB))
         return false;
     s = (struct slab *)(chunk + ((uintptr_t)d->link.head << PAGE_SHIFT));
-    if (unlikely(s->owner != h))
-        return false;
     idx = slab_index_of(s, ptr);
-    if (unlikely(idx == UINT32_MAX || !slab_block_end_live(s, idx)))
+    if (unlikely(idx == UINT32_MAX))
+        return false;
+    /* Another thread's block: one push, without finding it again. */
+    if (unlikely(s->owner != h)) {
+        myalloc__free_remote_small(s, ptr, idx, fn);
+        return true;
+    }
+    if (unlikely(!slab_block_end_live(s, idx)))
         return false;
     annotate_block_freed(ptr, s->block_size);
     slab_push(s, ptr);
@@ -93,7 +101,7 @@ FASTPATH void *entry_malloc(size_t size)
 
 FASTPATH void entry_free(void *ptr, const char *fn)
 {
-    if (ptr == NULL || likely(fastpath_free(ptr)))
+    if (ptr == NULL || likely(fastpath_free(ptr, fn)))
         return;
     myalloc__free_slow(ptr, fn);
 }

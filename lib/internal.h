@@ -38,6 +38,11 @@ static inline uint64_t counter_get(counter_t *c)
 /* Slow paths behind fastpath.h: any request; any non-NULL pointer. */
 MYALLOC_HIDDEN __attribute__((noinline, cold)) void *myalloc__malloc_slow(size_t size);
 MYALLOC_HIDDEN __attribute__((noinline, cold)) void myalloc__free_slow(void *ptr, const char *fn);
+/* fastpath_free's way for block idx (a block start) of another thread's
+ * slab s: onto s's remote list, or to myalloc__free_slow if it is not
+ * handed out, which reports it for fn. */
+MYALLOC_HIDDEN __attribute__((noinline)) void myalloc__free_remote_small(struct slab *s, void *ptr,
+                                                                       uint32_t idx, const char *fn);
 MYALLOC_HIDDEN void *myalloc__realloc(void *ptr, size_t size, const char *fn);
 MYALLOC_HIDDEN size_t myalloc__usable_size(const void *ptr, const char *fn);
 /* alignment: a power of two. */

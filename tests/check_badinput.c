@@ -10,6 +10,7 @@
  * expect the signal (tcase_add_test_raise_signal). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -385,6 +386,25 @@ static void run_double_free(void *arg)
     my_free(again);
 }
 
+static void *free_in_thread(void *p)
+{
+    my_free(p);
+    return NULL;
+}
+
+/* The second free comes from another thread, which takes the remote path
+ * (fastpath.h): it must see that the block is no longer handed out. */
+static void run_double_free_remote(void *arg)
+{
+    struct bad *b = arg;
+    void *again = tu_launder(b->p);
+    pthread_t t;
+
+    my_free(b->p);
+    if (pthread_create(&t, NULL, free_in_thread, again) == 0)
+        pthread_join(t, NULL);
+}
+
 /* Free both halves of a buddy pair, which merge, then the upper half
  * again: it is no longer the start of any block, but it was one. */
 static void run_double_free_merged(void *arg)
@@ -494,6 +514,8 @@ static const struct bad_case cases[] = {
      run_double_free},
     {"double free of the only block of its slab", "my_free", P_DOUBLE, NULL,
      set_small_alone, run_double_free},
+    {"double free of a small block, the second by another thread", "my_free",
+     P_DOUBLE, NULL, set_small, run_double_free_remote},
     {"double free of a buddy block", "my_free", P_DOUBLE, NULL, set_buddy,
      run_double_free},
     {"double free of a buddy block merged with its buddy", "my_free",
