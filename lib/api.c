@@ -38,9 +38,9 @@ static void *small_pop(struct heap *h, unsigned cls)
 {
     struct slab *s = h->avail[cls];
 
-    if (unlikely(s == NULL || s->free == NULL))
+    if (unlikely(s == NULL || s->not_full == 0))
         return myalloc__heap_alloc_small_slow(h, cls);
-    return slab_pop(s);
+    return slab_take(s);
 }
 
 /* The header of the huge block p. */
@@ -148,9 +148,7 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
     case BLOCK_SMALL: {
         struct slab *s = b->slab;
         if (s->owner == h) {
-            slab_block_set_live(s, b->index, false);
-            slab_push(s, ptr);
-            s->in_use--;
+            (void)slab_give(s, b->index); /* live: myalloc__block_find checked */
             counter_add(&h->counters.class_frees[s->cls], 1);
             counter_add(&h->counters.small_frees_slow, 1);
             if (unlikely(s->in_use == 0 || s->state != SLAB_LISTED))

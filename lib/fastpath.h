@@ -3,14 +3,14 @@
  * neither pays a call for the common case.
  *
  * Cost, malloc of <= 4 KiB with a free block in the thread's first slab of
- * its class: a TLS load, the class (a table load), a pop (its link decoded
- * and checked: a multiply and a mask test), the live bit set, and two
- * counter stores.  free of a block of this thread's slab: the registry
- * bit, the page descriptor, the block index (a multiply), the live bit
- * tested and cleared, a push (its link encoded: a multiply), one counter
- * store (the call counters are derived, see struct heap_counters), one
- * compare against the slab's free_slow_at.  127 instructions a pair for
- * malloc(32) + free, the link encoding 8 of them (bench/run --callgrind).
+ * its class: a TLS load, the class (a table load), the lowest clear bit
+ * of the slab's live bitmap found and set (two bit scans), the block's
+ * address (a multiply), and two counter stores; the block is not touched.
+ * free of a block of this thread's slab: the registry bit, the page
+ * descriptor, the block index (a multiply), the live bit tested and
+ * cleared, one counter store (the call counters are derived, see struct
+ * heap_counters), one compare against the slab's free_slow_at; nothing is
+ * written into the block (bench/run --callgrind counts the pair).
  * No lock and no atomic read-modify-write in either.  A small block of
  * another thread's slab is pushed onto its remote list from here, once
  * found (one compare-and-swap); anything else falls through to the
@@ -25,7 +25,9 @@
  * fast path's cost. */
 #define FASTPATH static inline __attribute__((always_inline))
 
-FASTPATH void *fastpath_malloc(size_t size)
+/* The whole of malloc: a block of a slab of this thread's heap, else the
+ * slow path. */
+FASTPATH void *entry_malloc(size_t size)
 {
     struct heap *h = myalloc__tls_heap;
 
@@ -33,15 +35,15 @@ FASTPATH void *fastpath_malloc(size_t size)
     if (likely(h != NULL && size <= SMALL_MAX && !myalloc__check_on)) {
         unsigned cls = size_class_lookup(size);
         struct slab *s = h->avail[cls];
-        if (likely(s != NULL && s->free != NULL)) {
-            void *b = slab_pop(s);
+        if (likely(s != NULL && s->not_full != 0)) {
+            void *b = slab_take(s);
             annotate_block_handed_out(b, size, s->block_size, false);
             counter_add(&h->counters.class_allocs[cls], 1);
             counter_add(&h->counters.bytes_requested, size);
             return b;
         }
     }
-    return NULL;
+    return myalloc__malloc_slow(size);
 }
 
 /* true when ptr (not NULL) was taken care of: a small block of this
@@ -76,11 +78,9 @@ FASTPATH bool fastpath_free(void *ptr, const char *fn)
         myalloc__free_remote_small(s, ptr, idx, fn);
         return true;
     }
-    if (unlikely(!slab_block_end_live(s, idx)))
+    if (unlikely(!slab_give(s, idx)))
         return false;
     annotate_block_freed(ptr, s->block_size);
-    slab_push(s, ptr);
-    s->in_use--;
     counter_add(&h->counters.class_frees[s->cls], 1);
     /* An untracked slab with an eighth of it free again, or an idle one
      * that is not its class's last. */
@@ -90,15 +90,7 @@ FASTPATH bool fastpath_free(void *ptr, const char *fn)
     return true;
 }
 
-/* The whole of malloc and free: fast path, else the slow one. */
-FASTPATH void *entry_malloc(size_t size)
-{
-    void *b = fastpath_malloc(size);
-    if (likely(b != NULL))
-        return b;
-    return myalloc__malloc_slow(size);
-}
-
+/* The whole of free: fast path, else the slow one. */
 FASTPATH void entry_free(void *ptr, const char *fn)
 {
     if (ptr == NULL || likely(fastpath_free(ptr, fn)))

@@ -267,12 +267,10 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
                 return NULL;
             slab_list_push(h, s);
         }
-        if (s->free == NULL && s->bump < s->end)
-            myalloc__slab_refill(s);
-        if (s->free == NULL)
+        if (s->not_full == 0)
             slab_collect(h, s);
-        if (s->free != NULL)
-            return slab_pop(s);
+        if (s->not_full != 0)
+            return slab_take(s);
         /* Exhausted: stop tracking it until a free brings it back. */
         slab_list_remove(h, s);
         if (s->return_pending)

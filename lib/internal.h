@@ -260,18 +260,6 @@ static inline bool slab_block_live(struct slab *s, uint32_t idx)
 {
     return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
 }
-/* Clears block idx's live bit; false, and nothing written, if it was not
- * set.  One load of the word, where a test then a clear would take two. */
-static inline bool slab_block_end_live(struct slab *s, uint32_t idx)
-{
-    uint64_t w = atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed);
-    uint64_t bit = (uint64_t)1 << (idx & 63);
-
-    if (!(w & bit))
-        return false;
-    atomic_store_explicit(&s->live[idx >> 6], w & ~bit, memory_order_relaxed);
-    return true;
-}
 static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
 {
     uint64_t w = atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed);
@@ -359,28 +347,41 @@ static inline void *slab_link_next(const struct slab *s, const void *block)
     return (void *)(x ^ (uintptr_t)block);
 }
 
-/* Takes the first block off a slab's free list (not empty) and marks it
- * handed out. */
-static inline void *slab_pop(struct slab *s)
+/* Takes the lowest free block of s (s->not_full != 0) and marks it handed
+ * out.  The block itself is not read: nothing in it is the allocator's. */
+static inline void *slab_take(struct slab *s)
 {
-    void *b = s->free;
-    s->free = slab_link_next(s, b);
-    slab_block_set_live(s, slab_index_of_block(s, b), true);
+    uint64_t not_full = s->not_full;
+    size_t w = (size_t)__builtin_ctzll(not_full);
+    uint64_t bits = atomic_load_explicit(&s->live[w], memory_order_relaxed);
+    size_t bit = (size_t)__builtin_ctzll(~bits);
+
+    bits |= bits + 1; /* sets the lowest clear bit */
+    atomic_store_explicit(&s->live[w], bits, memory_order_relaxed);
+    if (bits == ~(uint64_t)0)
+        s->not_full = not_full & (not_full - 1);
     s->in_use++;
-    return b;
+    return slab_blocks(s) + (w * 64 + bit) * s->block_size;
 }
 
-/* Puts block b, just marked free, on the owner's local list. */
-static inline void slab_push(struct slab *s, void *b)
+/* Gives block idx back to s: false, and nothing written, if it was not
+ * handed out (a double free).  One load of the word, where a test then a
+ * clear would take two. */
+static inline bool slab_give(struct slab *s, uint32_t idx)
 {
-    slab_link_set(b, s->free);
-    s->free = b;
+    uint64_t bits = atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed);
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+
+    if (!(bits & bit))
+        return false;
+    atomic_store_explicit(&s->live[idx >> 6], bits & ~bit, memory_order_relaxed);
+    s->not_full |= (uint64_t)1 << (idx >> 6);
+    s->in_use--;
+    return true;
 }
 /* Draws the link key: once, at start-up, before any slab exists. */
 MYALLOC_HIDDEN void myalloc__link_key_init(void);
-/* Moves up to a page of never-used blocks onto the free list. */
-MYALLOC_HIDDEN void myalloc__slab_refill(struct slab *s);
-/* Takes the remote frees onto the free list; returns how many. */
+/* Gives the remote frees back to the slab; returns how many. */
 MYALLOC_HIDDEN uint32_t myalloc__slab_collect(struct slab *s);
 /* Marks an exhausted slab FULL; false (and nothing marked) when remote
  * frees arrived, which the caller must collect first. */

@@ -1,11 +1,11 @@
 /* slab.c - slabs: buddy blocks cut into blocks of one size class.
  *
  * Layout: the struct slab header, the live bitmap, padding up to the class
- * alignment, then capacity blocks.  Blocks never handed out yet lie in
- * [bump, end) and are not touched until needed, so a fresh slab costs no
- * memory beyond what is used.  The local free list links freed blocks
- * through their first word, encoded (internal.h); remote frees wait on
- * xfree (see types.h), linked the same way, until the owner collects them. */
+ * alignment, then capacity blocks.  The free blocks are the live bitmap's
+ * clear bits (types.h): the owner hands out the lowest, so a fresh slab is
+ * touched page by page as it fills, and nothing is ever written into a
+ * free block.  Remote frees wait on xfree (see types.h), linked through
+ * their first word, encoded (internal.h), until the owner collects them. */
 #include "config.h"
 
 #include <string.h>
@@ -88,16 +88,21 @@ struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner)
     uint32_t capacity;
 
     myalloc__slab_layout(cls, order, &first, &capacity);
+    uint32_t words = (capacity + 63) / 64;
+
     /* The header; the blocks stay closed (free memory) until handed out. */
     annotate_writable(s, first);
-    memset(s, 0, sizeof *s + ((capacity + 63) / 64) * sizeof(uint64_t));
+    memset(s, 0, sizeof *s + words * sizeof(uint64_t));
     atomic_init(&s->xfree, 0);
     s->owner = owner;
     s->blocks = ((uintptr_t)mem + first) ^ SLAB_BLOCKS_HIDE;
-    s->bump = slab_blocks(s);
     s->block_size = myalloc__class_sizes[cls];
-    s->end = slab_blocks(s) + (size_t)capacity * s->block_size;
     s->capacity = capacity;
+    /* Bits past the last block read as handed out: never taken. */
+    if (capacity % 64 != 0)
+        atomic_store_explicit(&s->live[words - 1], ~(uint64_t)0 << (capacity % 64),
+                              memory_order_relaxed);
+    s->not_full = words == 64 ? ~(uint64_t)0 : ((uint64_t)1 << words) - 1;
     /* ceil(2^32 / size): exact division for offsets below 2^16 and sizes
      * below 2^16, which slabs guarantee. */
     s->reciprocal = (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size);
@@ -106,23 +111,6 @@ struct slab *myalloc__slab_init(void *mem, unsigned cls, struct heap *owner)
     s->link_mask = slab_link_mask(order);
     slab_set_state(s, SLAB_LISTED);
     return s;
-}
-
-void myalloc__slab_refill(struct slab *s)
-{
-    size_t size = s->block_size;
-    size_t n = PAGE_SIZE / size;
-    char *b = s->bump;
-
-    if (n == 0)
-        n = 1;
-    if (n > (size_t)(s->end - b) / size)
-        n = (size_t)(s->end - b) / size;
-    for (size_t i = 0; i + 1 < n; i++)
-        slab_link_set(b + i * size, b + (i + 1) * size);
-    slab_link_set(b + (n - 1) * size, s->free);
-    s->free = b;
-    s->bump = b + n * size;
 }
 
 uint32_t myalloc__slab_collect(struct slab *s)
@@ -146,12 +134,10 @@ uint32_t myalloc__slab_collect(struct slab *s)
         if (idx == UINT32_MAX || !slab_block_live(s, idx))
             myalloc__report_block("my_free", b, PROBLEM_DOUBLE_FREE);
         next = slab_link_next(s, b);
-        slab_block_set_live(s, idx, false);
-        slab_push(s, b);
+        (void)slab_give(s, idx);
         n++;
         b = next;
     }
-    s->in_use -= n;
     return n;
 }
 
@@ -188,8 +174,7 @@ static const char *slab_check_geometry(const struct slab *s, const void **where)
     if (s->order != myalloc__slab_order(s->cls))
         return check_fault(where, s, "slab %p: order disagrees with its size class");
     myalloc__slab_layout(s->cls, s->order, &first, &capacity);
-    if (s->capacity != capacity || slab_blocks(s) != (const char *)s + first ||
-        s->end != slab_blocks(s) + (size_t)capacity * s->block_size)
+    if (s->capacity != capacity || slab_blocks(s) != (const char *)s + first)
         return check_fault(where, s, "slab %p: block area disagrees with its class layout");
     if (s->reciprocal != (uint32_t)((((uint64_t)1 << 32) + s->block_size - 1) / s->block_size))
         return check_fault(where, s, "slab %p: reciprocal disagrees with its block size");
@@ -199,64 +184,39 @@ static const char *slab_check_geometry(const struct slab *s, const void **where)
 }
 
 /* Contents, for a slab nobody changes meanwhile but remote freers (who
- * only push onto xfree).  Every block in [blocks, bump) is exactly one of:
- *   - on the local free list: live bit clear;
+ * only push onto xfree).  Every block is exactly one of:
+ *   - free: live bit clear;
  *   - handed out: live bit set, counted in in_use, and this includes the
  *     blocks freed remotely and waiting on xfree, whose bits stay set until
  *     the owner collects them.
- * Blocks in [bump, end) were never handed out: live bit clear.  Hence
- *   popcount(live) == in_use, xfree's blocks are live, and
- *   free-list length + (end - bump) / block_size + in_use == capacity. */
+ * Bits past the capacity are set, and not_full has bit w exactly when
+ * word w has a clear bit.  Hence popcount(live) - (bits past the
+ * capacity) == in_use, and xfree's blocks are live. */
 static const char *slab_check_contents(const struct slab *s, const void **where)
 {
-    uint32_t carved, live = 0, nfree = 0, nremote = 0;
+    uint32_t words = (s->capacity + 63) / 64, live = 0, nremote = 0;
+    uint64_t not_full = 0;
     uintptr_t xfree;
 
     if (s->state > SLAB_PENDING || s->return_pending > 1)
         return check_fault(where, s, "slab %p: unknown state");
     if (s->free_slow_at != (s->state == SLAB_LISTED ? 0 : s->capacity - s->capacity / 8))
         return check_fault(where, s, "slab %p: slow-path threshold disagrees with its state");
-    if (s->bump < slab_blocks(s) || s->bump > s->end ||
-        (size_t)(s->bump - slab_blocks(s)) % s->block_size != 0)
-        return check_fault(where, s, "slab %p: bump pointer is not a block boundary in the slab");
-    carved = (uint32_t)((size_t)(s->bump - slab_blocks(s)) / s->block_size);
 
-    for (uint32_t w = 0; w < (s->capacity + 63) / 64; w++) {
+    for (uint32_t w = 0; w < words; w++) {
         uint64_t bits = atomic_load_explicit(&s->live[w], memory_order_relaxed);
-        uint32_t from = w * 64;
-        /* Bits of blocks at or past bump must be clear. */
-        if (carved <= from) {
-            if (bits != 0)
-                return check_fault(where, s, "slab %p: a block never handed out is marked live");
-        } else if (carved - from < 64 && (bits >> (carved - from)) != 0) {
-            return check_fault(where, s, "slab %p: a block never handed out is marked live");
-        }
-        live += (uint32_t)__builtin_popcountll(bits);
+        uint32_t blocks = s->capacity - w * 64 < 64 ? s->capacity - w * 64 : 64;
+        uint64_t beyond = blocks == 64 ? 0 : ~(uint64_t)0 << blocks;
+        if ((bits & beyond) != beyond)
+            return check_fault(where, s, "slab %p: a bit past the last block is clear");
+        live += (uint32_t)__builtin_popcountll(bits & ~beyond);
+        if (bits != ~(uint64_t)0)
+            not_full |= (uint64_t)1 << w;
     }
     if (live != s->in_use)
         return check_fault(where, s, "slab %p: in_use disagrees with the live bitmap");
-
-    /* Each entry is checked before it is followed; a list longer than the
-     * slab has a cycle. */
-    for (const void *b = s->free; b != NULL;) {
-        uint32_t idx = slab_index_of(s, b);
-        if (idx == UINT32_MAX || idx >= carved)
-            return check_fault(where, s,
-                               "slab %p: local free list points outside the slab's blocks");
-        if (block_live(s, idx))
-            return check_fault(where, s, "slab %p: local free list holds a live block");
-        if (++nfree > carved)
-            return check_fault(where, s, "slab %p: local free list has a cycle");
-        uintptr_t x = slab_link_xor(b);
-        if (!slab_link_sound(s, b, x))
-            return check_fault(where, s,
-                               "slab %p: local free list holds a link that does not decode");
-        b = (const void *)(x ^ (uintptr_t)b);
-    }
-    if (nfree + (s->capacity - carved) + s->in_use != s->capacity)
-        return check_fault(where, s,
-                           "slab %p: free, never used and in-use blocks do not add up "
-                           "to the capacity");
+    if (not_full != s->not_full)
+        return check_fault(where, s, "slab %p: not_full disagrees with the live bitmap");
 
     /* Remote freers only push in front: the entries already there stay. */
     xfree = atomic_load_explicit(&s->xfree, memory_order_acquire);
@@ -271,7 +231,7 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
     }
     for (const void *b = (const void *)xfree; b != NULL;) {
         uint32_t idx = slab_index_of(s, b);
-        if (idx == UINT32_MAX || idx >= carved)
+        if (idx == UINT32_MAX)
             return check_fault(where, s,
                                "slab %p: remote free list points outside the slab's blocks");
         if (!block_live(s, idx))

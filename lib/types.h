@@ -158,7 +158,7 @@ struct arena {
 
 /* ------------------------------------------------------------- slabs -- */
 /* Remote frees go onto slab->xfree, a list of blocks linked through their
- * first word (encoded, as the local list's: see internal.h), with
+ * first word (encoded: see internal.h), with
  * SLAB_XFREE_FULL in the low bit (blocks are 16-aligned).
  * FULL is set only by the slab's owner, only when the list is empty and the
  * owner stops tracking the slab (no free block left).  The remote free that
@@ -176,6 +176,12 @@ enum slab_state {
 
 struct heap;
 
+/* A slab's free blocks are the clear bits of its live bitmap: the owner
+ * takes the lowest (slab_take) and clears a block's bit when it comes back
+ * (slab_give).  A free block holds nothing of the allocator's, so a page
+ * of free blocks can be purged at any time, and no use-after-free write
+ * can corrupt a list: only blocks on the remote list (xfree) carry a link
+ * until the owner collects them. */
 struct slab {
     _Atomic uintptr_t xfree; /* written by any thread */
     /* Everything below belongs to the owner (or to the holder of
@@ -183,7 +189,8 @@ struct slab {
      * first, within the header's first 64 bytes: one cache line per slab,
      * then the block's live-bitmap word. */
     struct heap *owner;
-    void *free;         /* local free list (links encoded, internal.h) */
+    uint64_t not_full;  /* bit w set: live[w] has a clear bit (a free
+                         * block); 64 words cover SLAB_MAX_BLOCKS */
     uintptr_t link_mask; /* bits never set in a sound link's next ^ block:
                           * those above the slab's buddy block, and those
                           * below MIN_ALIGN */
@@ -198,18 +205,18 @@ struct slab {
     uint8_t return_pending; /* on (or bound for) heap->returned */
     /* A local free that leaves in_use at or below this goes to the slow
      * path: 0 for a listed slab (it may fall idle); for an untracked one,
-     * in_use once an eighth of it is free again (slab_untrack_at), so
+     * in_use once an eighth of it is free again (slab_set_state), so
      * that a slab hovering at full is listed again once per batch of
      * frees, not after each. */
     uint32_t free_slow_at;
     struct slab *next, *prev;  /* heap->avail[cls] */
     struct slab *returned_next; /* heap->returned */
-    char *bump;         /* never-used blocks: [bump, end) */
-    char *end;
-    /* Bit i set: block i is handed out.  Relaxed atomics, because a remote
-     * free reads it to catch a double free early. */
+    /* Bit i set: block i is handed out (or, past the capacity in the last
+     * word, does not exist).  Relaxed atomics, because a remote free reads
+     * it to catch a double free early. */
     _Atomic uint64_t live[];
 };
+_Static_assert(SLAB_MAX_BLOCKS <= 64 * 64, "not_full has a bit per live word");
 _Static_assert(offsetof(struct slab, free_slow_at) + sizeof(uint32_t) <= 64,
                "the fast paths' slab fields must share one cache line");
 

@@ -116,37 +116,22 @@ START_TEST(test_consistent_heap)
 END_TEST
 
 /* ------------------------------------------------------------- slabs -- */
-/* Links are encoded (internal.h): a link to the slab's header decodes,
- * but is no block; a plain pointer written over a link does not decode. */
-START_TEST(test_free_list_link_outside)
-{
-    void *hold = my_malloc(48), *p = my_malloc(48);
-    uint64_t saved;
-
-    my_free(tu_launder(p)); /* first on the free list */
-    saved = word_get(p);
-    slab_link_set(p, slab_of(p));
-    errno = 0;
-    expect_report("slab", slab_of(p), "local free list points outside the slab's blocks");
-    ck_assert_int_eq(errno, 0);
-    word_put(p, 0x1000);
-    expect_report("slab", slab_of(p), "local free list holds a link that does not decode");
-    word_put(p, saved);
-    expect_clean();
-    my_free(hold);
-}
-END_TEST
-
-START_TEST(test_free_list_cycle)
+/* A remote list whose last link is made to point back to its first. */
+START_TEST(test_remote_free_list_cycle)
 {
     void *hold = my_malloc(64), *p = my_malloc(64), *q = my_malloc(64);
+    struct slab *s = slab_of(p);
+    pthread_t t;
     uint64_t saved;
 
-    my_free(tu_launder(p));
-    my_free(tu_launder(q)); /* the list: q, p, ... */
+    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, p), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, q), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(atomic_load(&s->xfree), (uintptr_t)q); /* xfree: q, p */
     saved = word_get(p);
     slab_link_set(p, q);
-    expect_report("slab", slab_of(p), "local free list has a cycle");
+    expect_report("slab", s, "remote free list has a cycle");
     word_put(p, saved);
     my_free(hold);
 }
@@ -166,20 +151,18 @@ START_TEST(test_in_use_wrong)
 }
 END_TEST
 
-/* A free block marked live, with in_use raised to match the bitmap. */
-START_TEST(test_free_block_marked_live)
+/* not_full must say which bitmap words have a free block. */
+START_TEST(test_not_full_wrong)
 {
-    void *hold = my_malloc(96), *p = my_malloc(96);
+    void *p = my_malloc(96);
     struct slab *s = slab_of(p);
-    uint32_t idx = slab_index_of(s, p);
+    uint32_t word = slab_index_of(s, p) / 64;
 
-    my_free(tu_launder(p));
-    slab_block_set_live(s, idx, true);
-    s->in_use++;
-    expect_report("slab", s, "local free list holds a live block");
-    s->in_use--;
-    slab_block_set_live(s, idx, false);
-    my_free(hold);
+    ck_assert(s->not_full & ((uint64_t)1 << word));
+    s->not_full ^= (uint64_t)1 << word;
+    expect_report("slab", s, "not_full disagrees with the live bitmap");
+    s->not_full ^= (uint64_t)1 << word;
+    my_free(p);
 }
 END_TEST
 
@@ -224,19 +207,19 @@ START_TEST(test_remote_free_list)
 }
 END_TEST
 
-/* Blocks past bump were never handed out: their live bits are clear. */
-START_TEST(test_never_used_block_live)
+/* The bits past the last block read as handed out, so that no block
+ * beyond the slab is ever taken. */
+START_TEST(test_bit_past_capacity_clear)
 {
     void *p = my_malloc(208);
     struct slab *s = slab_of(p);
-    uint32_t carved = (uint32_t)((size_t)(s->bump - slab_blocks(s)) / s->block_size);
+    uint32_t last = s->capacity - 1;
 
-    ck_assert_uint_lt(carved, s->capacity);
-    slab_block_set_live(s, carved, true);
-    s->in_use++;
-    expect_report("slab", s, "a block never handed out is marked live");
-    s->in_use--;
-    slab_block_set_live(s, carved, false);
+    ck_assert_uint_ne(s->capacity % 64, 0);
+    ck_assert(slab_block_live(s, last + 1));
+    slab_block_set_live(s, last + 1, false);
+    expect_report("slab", s, "a bit past the last block is clear");
+    slab_block_set_live(s, last + 1, true);
     my_free(p);
 }
 END_TEST
@@ -441,13 +424,12 @@ static Suite *heapcheck_suite(void)
 
     tcase_add_test(ok, test_consistent_heap);
     suite_add_tcase(s, ok);
-    tcase_add_test(slabs, test_free_list_link_outside);
-    tcase_add_test(slabs, test_free_list_cycle);
+    tcase_add_test(slabs, test_remote_free_list_cycle);
     tcase_add_test(slabs, test_in_use_wrong);
-    tcase_add_test(slabs, test_free_block_marked_live);
+    tcase_add_test(slabs, test_not_full_wrong);
     tcase_add_test(slabs, test_geometry_wrong);
     tcase_add_test(slabs, test_remote_free_list);
-    tcase_add_test(slabs, test_never_used_block_live);
+    tcase_add_test(slabs, test_bit_past_capacity_clear);
     tcase_add_test(slabs, test_slab_list_back_link);
     tcase_add_test(slabs, test_running_thread_slab);
     tcase_add_test(slabs, test_exited_thread_slab);

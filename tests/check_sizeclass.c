@@ -131,31 +131,37 @@ START_TEST(test_slab_index_exact)
                 ck_assert_uint_eq(idx, UINT32_MAX);
         }
         ck_assert_uint_eq(s->in_use, 0);
-        ck_assert_ptr_null(s->free);
     }
 }
 END_TEST
 
-/* Refilling from the never-used area hands out each block exactly once. */
-START_TEST(test_slab_refill_covers_blocks)
+/* slab_take hands out every block once, lowest address first, then has
+ * none left; blocks given back are taken again, lowest first. */
+START_TEST(test_slab_take_covers_blocks)
 {
     char *base = slab_space();
 
     for (unsigned c = 0; c < SIZE_CLASSES; c++) {
         struct slab *s = myalloc__slab_init(base, c, NULL);
-        uint32_t seen = 0;
-        while (s->bump < s->end || s->free != NULL) {
-            if (s->free == NULL)
-                myalloc__slab_refill(s);
-            void *b = s->free;
-            s->free = slab_link_next(s, b);
-            uint32_t idx = slab_index_of(s, b);
-            ck_assert_uint_ne(idx, UINT32_MAX);
-            ck_assert(!slab_block_live(s, idx));
-            slab_block_set_live(s, idx, true);
-            seen++;
+        uint32_t n = s->capacity;
+        for (uint32_t i = 0; i < n; i++) {
+            ck_assert_uint_ne(s->not_full, 0);
+            char *b = slab_take(s);
+            ck_assert_ptr_eq(b, slab_blocks(s) + (size_t)i * s->block_size);
+            ck_assert(slab_block_live(s, i));
         }
-        ck_assert_uint_eq(seen, s->capacity);
+        ck_assert_uint_eq(s->not_full, 0);
+        ck_assert_uint_eq(s->in_use, n);
+        ck_assert_ptr_null(myalloc__slab_check(s, true, NULL));
+        /* Give back the last and the first: the first comes back first. */
+        ck_assert(slab_give(s, n - 1));
+        ck_assert(slab_give(s, 0));
+        ck_assert(!slab_give(s, 0)); /* a double free, refused */
+        ck_assert_uint_eq(s->in_use, n - 2);
+        ck_assert_ptr_null(myalloc__slab_check(s, true, NULL));
+        ck_assert_ptr_eq(slab_take(s), slab_blocks(s));
+        ck_assert_ptr_eq(slab_take(s), slab_blocks(s) + (size_t)(n - 1) * s->block_size);
+        ck_assert_uint_eq(s->not_full, 0);
     }
 }
 END_TEST
@@ -220,7 +226,7 @@ static Suite *sizeclass_suite(void)
     tcase_add_test(tc, test_class_alignment);
     tcase_add_test(tc, test_slab_geometry);
     tcase_add_test(tc, test_slab_index_exact);
-    tcase_add_test(tc, test_slab_refill_covers_blocks);
+    tcase_add_test(tc, test_slab_take_covers_blocks);
     suite_add_tcase(s, tc);
     tc = tcase_create("tracking");
     tcase_add_test(tc, test_full_slab_relisted_after_an_eighth);
