@@ -61,8 +61,9 @@ static void *small_alloc(struct heap *h, unsigned cls, size_t size)
     return b;
 }
 
-/* Any request, any alignment (a power of two); the heap exists. */
-static void *alloc_block(struct heap *h, size_t size, size_t alignment)
+/* Any request, any alignment (a power of two); the heap exists.  filled:
+ * the caller writes the whole block at once (calloc). */
+static void *alloc_block(struct heap *h, size_t size, size_t alignment, bool filled)
 {
     void *b;
     size_t usable;
@@ -83,7 +84,7 @@ static void *alloc_block(struct heap *h, size_t size, size_t alignment)
         b = myalloc__arena_alloc(h->arena, order, PAGE_USED);
         usable = PAGE_SIZE << order;
     } else {
-        b = myalloc__huge_alloc(size, alignment);
+        b = myalloc__huge_alloc(size, alignment, filled);
         usable = b != NULL ? huge_of(b)->usable : 0;
     }
     if (b != NULL) {
@@ -94,19 +95,24 @@ static void *alloc_block(struct heap *h, size_t size, size_t alignment)
     return b;
 }
 
-static NOINLINE void *alloc_slow(size_t size, size_t alignment)
+static NOINLINE void *alloc_slow(size_t size, size_t alignment, bool filled)
 {
     struct heap *h = myalloc__heap_acquire();
     if (h == NULL)
         return NULL;
-    return alloc_block(h, size, alignment);
+    return alloc_block(h, size, alignment, filled);
+}
+
+static void *alloc_for(struct heap *h, size_t size, size_t alignment, bool filled)
+{
+    if (likely(h != NULL))
+        return alloc_block(h, size, alignment, filled);
+    return alloc_slow(size, alignment, filled);
 }
 
 static void *alloc(struct heap *h, size_t size, size_t alignment)
 {
-    if (likely(h != NULL))
-        return alloc_block(h, size, alignment);
-    return alloc_slow(size, alignment);
+    return alloc_for(h, size, alignment, false);
 }
 
 void *myalloc__alloc_plain(size_t size, size_t alignment)
@@ -272,18 +278,23 @@ void *my_calloc(size_t nmemb, size_t size)
         COUNT(myalloc__tls_heap, calls_calloc, 1);
         return p; /* zeroed there */
     }
-    p = alloc(h, total, MIN_ALIGN);
+    p = alloc_for(h, total, MIN_ALIGN, true);
     h = myalloc__tls_heap;
     COUNT(h, calls_calloc, 1);
     if (p == NULL)
         return NULL;
-    /* A fresh huge mapping is zero already, a reused one is not.  The
-     * caller will touch it all: fault its pages in now, in one call. */
-    if (total > BUDDY_MAX_REQUEST && huge_of(p)->zeroed) {
-        uintptr_t first = (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
-        myalloc__os_populate((void *)first, align_up((uintptr_t)p + total - first, PAGE_SIZE));
-        annotate_block_zeroed(p, total);
-        return p;
+    /* A huge block's pages fresh from the OS (a new mapping, the new tail
+     * of a grown one) are zero already; the caller will touch them all:
+     * fault them in now, in one call (as huge pages where huge_alloc could
+     * ask for them).  Only the rest needs clearing. */
+    if (total > BUDDY_MAX_REQUEST) {
+        struct huge *hb = huge_of(p);
+        size_t dirty = hb->dirty > hb->user_offset ? hb->dirty - hb->user_offset : 0;
+        if (dirty < total) {
+            myalloc__os_populate((char *)p + dirty, align_up(total - dirty, PAGE_SIZE));
+            annotate_block_zeroed((char *)p + dirty, total - dirty);
+            total = dirty;
+        }
     }
     memset(p, 0, total);
     return p;

@@ -105,6 +105,7 @@ MYALLOC_HIDDEN int myalloc__os_purge(void *p, size_t size);
 MYALLOC_HIDDEN int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
                                      void *target, void **out);
 MYALLOC_HIDDEN void myalloc__os_populate(void *p, size_t size);
+MYALLOC_HIDDEN void myalloc__os_hugepage(void *p, size_t size, bool on);
 MYALLOC_HIDDEN int myalloc__os_protect(void *p, size_t size, bool accessible);
 MYALLOC_HIDDEN size_t myalloc__os_page_size(void);
 /* Random bytes from the kernel, never blocking: 0 or an errno. */
@@ -425,7 +426,7 @@ MYALLOC_HIDDEN const char *myalloc__heaps_check(const void **where);
 MYALLOC_HIDDEN extern struct heap_counters myalloc__orphan_counters;
 
 /* ---- huge.c: blocks mapped on their own -------------------------------- */
-MYALLOC_HIDDEN void *myalloc__huge_alloc(size_t size, size_t alignment);
+MYALLOC_HIDDEN void *myalloc__huge_alloc(size_t size, size_t alignment, bool filled);
 MYALLOC_HIDDEN void myalloc__huge_free(struct huge *h);
 /* Unmaps the mappings kept for reuse. */
 MYALLOC_HIDDEN int myalloc__huge_trim(void);

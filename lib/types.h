@@ -267,7 +267,11 @@ struct huge {
     size_t user_offset; /* block start - header address */
     size_t usable;
     size_t alignment;   /* as requested, >= MIN_ALIGN */
-    bool zeroed;        /* fresh from the OS: reads as zero */
+    /* Set by myalloc__huge_alloc for calloc: bytes from the header on
+     * that may have been written; the rest of the mapping is fresh from
+     * the OS and reads as zero.  Meaningless once the block is in use. */
+    size_t dirty;
+    bool thp;           /* the mapping is advised MADV_HUGEPAGE */
 };
 
 /* The header has the block's first page to itself. */

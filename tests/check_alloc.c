@@ -288,6 +288,82 @@ START_TEST(test_calloc_reuses_dirty)
 }
 END_TEST
 
+/* calloc of n bytes is zero, and usable; the block is then dirtied. */
+static unsigned char *calloc_checked(size_t n, unsigned char dirt)
+{
+    unsigned char *p = my_calloc(n, 1);
+
+    ck_assert_msg(p != NULL, "my_calloc(%zu) failed", n);
+    ck_assert_msg(tu_find_not(p, n, 0) == SIZE_MAX, "my_calloc(%zu): byte %zu not zero", n,
+                  tu_find_not(p, n, 0));
+    ck_assert_uint_ge(my_malloc_usable_size(p), n);
+    memset(p, dirt, n);
+    return p;
+}
+
+/* The huge cache splits a freed mapping for a much smaller request (the
+ * tail, dirty, goes back to the cache) and grows one for a larger request
+ * (its head dirty, its new tail fresh): calloc is zero every time, and a
+ * block live all along keeps its bytes. */
+START_TEST(test_huge_cache_reshaped)
+{
+    unsigned char *keep, *a, *b, *c, *d, *e;
+    size_t keep_usable;
+
+    ck_assert_int_eq(my_trim(), 0); /* an empty cache */
+    keep = my_malloc(3 * TU_MIB);
+    ck_assert_ptr_nonnull(keep);
+    keep_usable = my_malloc_usable_size(keep);
+    tu_fill(keep, keep_usable, 41);
+
+    a = my_malloc(6 * TU_MIB);
+    ck_assert_ptr_nonnull(a);
+    memset(tu_launder(a), 0xAA, my_malloc_usable_size(a));
+    my_free(a);
+    b = calloc_checked(2 * TU_MIB, 0xBB); /* the head of a's mapping */
+    ck_assert_uint_eq(my_malloc_usable_size(b), tu_expected_usable(2 * TU_MIB));
+    c = calloc_checked(3 * TU_MIB + 5, 0xCC); /* its tail */
+    ck_assert_int_eq(my_heap_check(), 0);
+    my_free(b);
+    d = calloc_checked(5 * TU_MIB + 3, 0xDD); /* b's mapping, grown */
+    my_free(c);
+    my_free(d);
+    e = calloc_checked(5 * TU_MIB, 0xEE); /* a cached mapping, dirty all over */
+    ck_assert_int_eq(my_heap_check(), 0);
+    tu_assert_pattern(keep, keep_usable, 41);
+    my_free(e);
+    my_free(keep);
+}
+END_TEST
+
+/* Blocks aligned to 2 MiB, alternately large and small, reuse one another's
+ * mappings: each is aligned and holds what is written to it. */
+START_TEST(test_huge_cache_aligned)
+{
+    static const size_t sizes[] = {2 * TU_MIB, 64 * 1024, 2 * TU_MIB, 8, 2 * TU_MIB + TU_PAGE};
+    size_t i;
+
+    ck_assert_int_eq(my_trim(), 0);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = NULL, *q;
+        size_t u;
+
+        ck_assert_int_eq(my_posix_memalign((void **)&p, 2 * TU_MIB, sizes[i]), 0);
+        ck_assert(tu_is_aligned(p, 2 * TU_MIB));
+        u = my_malloc_usable_size(p);
+        ck_assert_uint_ge(u, sizes[i]);
+        tu_fill(p, u, 50 + i);
+        q = my_malloc(3 * TU_MIB); /* a neighbour from the same cache */
+        ck_assert_ptr_nonnull(q);
+        tu_fill(q, 3 * TU_MIB, 60 + i);
+        tu_assert_pattern(p, u, 50 + i);
+        tu_assert_pattern(q, 3 * TU_MIB, 60 + i);
+        my_free(q);
+        my_free(p);
+    }
+}
+END_TEST
+
 /* Three gigabytes live at once, half in 1 MiB buddy blocks, half in 64 MiB
  * huge blocks; a sample of them is touched on every page.  All of it goes
  * back after the frees. */
@@ -358,6 +434,8 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_malloc_zero);
     tcase_add_test(tc, test_free_null);
     tcase_add_test(tc, test_calloc_reuses_dirty);
+    tcase_add_test(tc, test_huge_cache_reshaped);
+    tcase_add_test(tc, test_huge_cache_aligned);
     suite_add_tcase(s, tc);
 
     tcase_add_test(tc_big, test_many_live_blocks);

@@ -100,6 +100,31 @@ START_TEST(test_huge_growth)
 }
 END_TEST
 
+/* A huge calloc block (its mapping advised for huge pages) grown and
+ * shrunk by my_realloc, then its mapping reused, from the cache, by a
+ * plain block that grows too. */
+START_TEST(test_huge_calloc_resized)
+{
+    unsigned char *p = my_calloc(3 * TU_MIB, 1), *q;
+    size_t have, i;
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(tu_find_not(p, 3 * TU_MIB, 0), SIZE_MAX);
+    have = my_malloc_usable_size(p);
+    tu_fill(p, have, 88);
+    p = resize(p, &have, 9 * TU_MIB + 5, 88);
+    p = resize(p, &have, 2 * TU_MIB, 88);
+    my_free(p);
+    q = my_malloc(2 * TU_MIB);
+    ck_assert_ptr_nonnull(q);
+    have = my_malloc_usable_size(q);
+    tu_fill(q, have, 89);
+    for (i = 3; i < 7; i++)
+        q = resize(q, &have, i * TU_MIB + 1, 89);
+    my_free(q);
+}
+END_TEST
+
 /* my_realloc(NULL, n) allocates. */
 START_TEST(test_realloc_null)
 {
@@ -328,6 +353,7 @@ static Suite *realloc_suite(void)
     tcase_add_test(tc, test_grow_and_shrink);
     tcase_add_test(tc, test_every_pair);
     tcase_add_test(tc, test_huge_growth);
+    tcase_add_test(tc, test_huge_calloc_resized);
     tcase_add_test(tc, test_realloc_null);
     tcase_add_test(tc, test_realloc_zero);
     tcase_add_test(tc, test_same_class_in_place);
