@@ -157,7 +157,7 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
             (void)slab_give(s, b->index); /* live: myalloc__block_find checked */
             counter_add(&h->counters.class_frees[s->cls], 1);
             counter_add(&h->counters.small_frees_slow, 1);
-            if (unlikely(s->in_use == 0 || s->state != SLAB_LISTED))
+            if (unlikely(s->in_use <= s->free_slow_at))
                 myalloc__heap_free_small_slow(h, s);
         } else {
             myalloc__heap_free_remote(s, ptr);
@@ -175,7 +175,9 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
 
 void myalloc__free_remote_small(struct slab *s, void *ptr, uint32_t idx, const char *fn)
 {
-    if (!slab_block_live(s, idx)) {
+    /* Checked mode looks at any free the local fast path does not take:
+     * a core block start may lie inside a checked block. */
+    if (unlikely(myalloc__check_on) || !slab_block_live(s, idx)) {
         myalloc__free_slow(ptr, fn);
         return;
     }
@@ -432,7 +434,7 @@ int my_trim(void)
     COUNT(h, calls_trim, 1);
     if (myalloc__init() != 0)
         return 0; /* nothing was ever mapped */
-    myalloc__heaps_trim(h);
+    err = myalloc__heaps_trim(h);
     (void)myalloc__huge_trim();
     for (unsigned i = 0; i < myalloc__narenas; i++) {
         int e = myalloc__arena_trim(&myalloc__arenas[i]);

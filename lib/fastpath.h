@@ -13,8 +13,9 @@
  * written into the block (bench/run --callgrind counts the pair).
  * No lock and no atomic read-modify-write in either.  A small block of
  * another thread's slab is pushed onto its remote list from here, once
- * found (one compare-and-swap); anything else falls through to the
- * caller's slow path (return NULL / false). */
+ * found (one compare-and-swap; and heaps_lock when that returns the slab
+ * to an exited thread's heap); anything else falls through to the slow
+ * path. */
 #ifndef MYALLOC_FASTPATH_H
 #define MYALLOC_FASTPATH_H
 

@@ -99,6 +99,7 @@ static void slab_release(struct heap *h, struct slab *s)
 {
     struct region *r = (struct region *)((uintptr_t)s & ~(uintptr_t)REGION_MASK);
 
+    myalloc__slab_unpurge_count(s);
     counter_add(&h->counters.class_slabs[s->cls], (uint64_t)-1);
     counter_add(&h->counters.class_capacity[s->cls], (uint64_t)-(int64_t)s->capacity);
     myalloc__arena_free_slab(r, s);
@@ -272,6 +273,7 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
         if (s->not_full != 0)
             return slab_take(s);
         /* Exhausted: stop tracking it until a free brings it back. */
+        myalloc__slab_filled(s);
         slab_list_remove(h, s);
         if (s->return_pending)
             slab_set_state(s, SLAB_PENDING);
@@ -285,6 +287,10 @@ void *myalloc__heap_alloc_small_slow(struct heap *h, unsigned cls)
 /* After a local free that emptied the slab or hit an untracked one. */
 void myalloc__heap_free_small_slow(struct heap *h, struct slab *s)
 {
+    /* Down to purge_at in use since it last filled up: its wholly free
+     * pages go back to the OS (slab.c). */
+    if (s->state == SLAB_LISTED && s->in_use != 0 && s->in_use <= s->purge_at)
+        (void)myalloc__slab_purge(s);
     if (s->state == SLAB_FULL) {
         uintptr_t old = atomic_fetch_and(&s->xfree, ~SLAB_XFREE_FULL);
         /* Flag already gone: a remote freer is returning the slab. */
@@ -329,14 +335,18 @@ void myalloc__heap_free_remote(struct slab *s, void *p)
 }
 
 /* ---------------------------------------------------------- trim, stats -- */
-void myalloc__heaps_trim(struct heap *h)
+int myalloc__heaps_trim(struct heap *h)
 {
+    int err = 0, e;
+
     if (h != NULL) {
         heap_drain_returned(h);
         for (unsigned cls = 0; cls < SIZE_CLASSES; cls++) {
             struct slab *s = h->avail[cls];
             while (s != NULL) {
                 struct slab *next = s->next;
+                if ((s->in_use != 0 || s->return_pending) && (e = myalloc__slab_purge(s)) != 0)
+                    err = e;
                 slab_release_if_idle(h, s, false);
                 s = next;
             }
@@ -346,6 +356,7 @@ void myalloc__heaps_trim(struct heap *h)
     for (struct heap *a = heaps_abandoned; a != NULL; a = a->abandoned_next)
         heap_reclaim(a);
     pthread_mutex_unlock(&heaps_lock);
+    return err;
 }
 
 static void counters_sum(struct heap_counters *sum, struct heap_counters *c)

@@ -252,6 +252,14 @@ static inline uint32_t slab_index_of(const struct slab *s, const void *p)
         return UINT32_MAX;
     return idx;
 }
+/* slab_index_of for an address from anywhere (the head of a remote list):
+ * UINT32_MAX unless it lies, 16-aligned, in s's buddy block. */
+static inline uint32_t slab_index_of_any(const struct slab *s, const void *p)
+{
+    if (((uintptr_t)p ^ (uintptr_t)s) & s->link_mask)
+        return UINT32_MAX;
+    return slab_index_of(s, p);
+}
 /* Index of a block known to be one of the slab's (from its free list). */
 static inline uint32_t slab_index_of_block(const struct slab *s, const void *b)
 {
@@ -269,13 +277,21 @@ static inline void slab_block_set_live(struct slab *s, uint32_t idx, bool live)
                           memory_order_relaxed);
 }
 
-/* A slab's tracking state, and the in_use at or below which a local free
- * takes the slow path (struct slab's free_slow_at): an untracked slab is
- * listed again once an eighth of its blocks are free. */
+/* The in_use at or below which a local free takes the slow path (struct
+ * slab's free_slow_at): an untracked slab is listed again once an eighth
+ * of its blocks are free; a listed one is purged at purge_at in use (0: an
+ * idle slab only). */
+static inline uint32_t slab_free_slow_at(const struct slab *s)
+{
+    if (s->state != SLAB_LISTED)
+        return s->capacity - s->capacity / 8;
+    return s->purge_at;
+}
+/* A slab's tracking state, and the threshold that goes with it. */
 static inline void slab_set_state(struct slab *s, enum slab_state state)
 {
     s->state = (uint8_t)state;
-    s->free_slow_at = state == SLAB_LISTED ? 0 : s->capacity - s->capacity / 8;
+    s->free_slow_at = slab_free_slow_at(s);
 }
 
 /* Free-list links.  A free block's first word links it to the next block
@@ -382,6 +398,15 @@ static inline bool slab_give(struct slab *s, uint32_t idx)
 }
 /* Draws the link key: once, at start-up, before any slab exists. */
 MYALLOC_HIDDEN void myalloc__link_key_init(void);
+/* Gives back to the OS the pages of s (owned by the caller) that hold only
+ * free blocks, and halves its purge_at; 0, or the error of a purge the OS
+ * refused (its pages kept). */
+MYALLOC_HIDDEN int myalloc__slab_purge(struct slab *s);
+/* s ran out of free blocks: every page it purged is in use again.  Sets
+ * purge_at to a quarter of its capacity. */
+MYALLOC_HIDDEN void myalloc__slab_filled(struct slab *s);
+/* s goes back to the buddy system: its purged pages count as held again. */
+MYALLOC_HIDDEN void myalloc__slab_unpurge_count(struct slab *s);
 /* Gives the remote frees back to the slab; returns how many. */
 MYALLOC_HIDDEN uint32_t myalloc__slab_collect(struct slab *s);
 /* Marks an exhausted slab FULL; false (and nothing marked) when remote
@@ -408,7 +433,8 @@ MYALLOC_HIDDEN void myalloc__heap_free_small_slow(struct heap *h, struct slab *s
  * for a double free when the owner collects it). */
 MYALLOC_HIDDEN void myalloc__heap_free_remote(struct slab *s, void *p);
 /* Releases the idle slabs of h (may be NULL) and of abandoned heaps. */
-MYALLOC_HIDDEN void myalloc__heaps_trim(struct heap *h);
+/* 0, or the error of a purge of slab pages the OS refused. */
+MYALLOC_HIDDEN int myalloc__heaps_trim(struct heap *h);
 /* Adds every heap's counters, and the orphans', to sum. */
 MYALLOC_HIDDEN void myalloc__heaps_sum_counters(struct heap_counters *sum);
 MYALLOC_HIDDEN int myalloc__heaps_init(void);

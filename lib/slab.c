@@ -126,7 +126,7 @@ uint32_t myalloc__slab_collect(struct slab *s)
     b = (void *)(list & ~SLAB_XFREE_FULL);
 
     while (b != NULL) {
-        uint32_t idx = slab_index_of(s, b);
+        uint32_t idx = slab_index_of_any(s, b);
         void *next;
 
         /* A block freed twice by other threads shows up here a second
@@ -139,6 +139,77 @@ uint32_t myalloc__slab_collect(struct slab *s)
         b = next;
     }
     return n;
+}
+
+/* Whether blocks lo .. hi (inclusive) are all free. */
+static bool blocks_free(const struct slab *s, size_t lo, size_t hi)
+{
+    for (size_t w = lo / 64; w <= hi / 64; w++) {
+        uint64_t mask = ~(uint64_t)0;
+        if (w == lo / 64)
+            mask &= ~(uint64_t)0 << (lo % 64);
+        if (w == hi / 64 && hi % 64 != 63)
+            mask &= ((uint64_t)1 << (hi % 64 + 1)) - 1;
+        if (atomic_load_explicit(&s->live[w], memory_order_relaxed) & mask)
+            return false;
+    }
+    return true;
+}
+
+static int purge_run(struct slab *s, uintptr_t from, uintptr_t to)
+{
+    unsigned first = (unsigned)((from - (uintptr_t)s) >> PAGE_SHIFT);
+    unsigned n = (unsigned)((to - from) >> PAGE_SHIFT);
+    uint16_t bits = (uint16_t)(((1u << n) - 1) << first);
+    int err = myalloc__os_purge((void *)from, to - from);
+
+    if (err != 0)
+        return err; /* kept: nothing lost */
+    /* A page purged twice without being counted again counts once. */
+    myalloc__stats_mapped(0, (size_t)__builtin_popcount(bits & ~s->purged_pages) << PAGE_SHIFT);
+    s->purged_pages |= bits;
+    return 0;
+}
+
+/* Pages before the first block hold the header; a page past the last
+ * block's end holds nothing; any other page is purged when every block
+ * with a byte in it is free.  Runs of such pages go in one call. */
+int myalloc__slab_purge(struct slab *s)
+{
+    uintptr_t first = (uintptr_t)slab_blocks(s);
+    uintptr_t end = (uintptr_t)s + (PAGE_SIZE << s->order), run = 0;
+    size_t size = s->block_size;
+    int err = 0, e;
+
+    for (uintptr_t page = align_up(first, PAGE_SIZE); page < end; page += PAGE_SIZE) {
+        size_t lo = (page - first) / size, hi = (page + PAGE_SIZE - 1 - first) / size;
+        bool empty = lo >= s->capacity ||
+                     blocks_free(s, lo, hi < s->capacity ? hi : s->capacity - 1);
+        if (empty && run == 0)
+            run = page;
+        else if (!empty && run != 0) {
+            if ((e = purge_run(s, run, page)) != 0)
+                err = e;
+            run = 0;
+        }
+    }
+    if (run != 0 && (e = purge_run(s, run, end)) != 0)
+        err = e;
+    s->purge_at /= 2;
+    s->free_slow_at = slab_free_slow_at(s);
+    return err;
+}
+
+void myalloc__slab_unpurge_count(struct slab *s)
+{
+    myalloc__stats_mapped((size_t)__builtin_popcount(s->purged_pages) << PAGE_SHIFT, 0);
+    s->purged_pages = 0;
+}
+
+void myalloc__slab_filled(struct slab *s)
+{
+    myalloc__slab_unpurge_count(s);
+    s->purge_at = (uint16_t)(s->capacity / 4);
 }
 
 bool myalloc__slab_try_mark_full(struct slab *s)
@@ -200,7 +271,8 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
 
     if (s->state > SLAB_PENDING || s->return_pending > 1)
         return check_fault(where, s, "slab %p: unknown state");
-    if (s->free_slow_at != (s->state == SLAB_LISTED ? 0 : s->capacity - s->capacity / 8))
+    if (s->free_slow_at != slab_free_slow_at(s) || s->purge_at > s->capacity / 4 ||
+        (s->purged_pages >> (1u << s->order)) != 0)
         return check_fault(where, s, "slab %p: slow-path threshold disagrees with its state");
 
     for (uint32_t w = 0; w < words; w++) {
@@ -230,7 +302,7 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
         return NULL;
     }
     for (const void *b = (const void *)xfree; b != NULL;) {
-        uint32_t idx = slab_index_of(s, b);
+        uint32_t idx = slab_index_of_any(s, b);
         if (idx == UINT32_MAX)
             return check_fault(where, s,
                                "slab %p: remote free list points outside the slab's blocks");

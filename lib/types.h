@@ -211,12 +211,20 @@ struct slab {
     uint32_t free_slow_at;
     struct slab *next, *prev;  /* heap->avail[cls] */
     struct slab *returned_next; /* heap->returned */
+    /* Purging of the pages that hold only free blocks (slab.c): when a
+     * listed slab falls to purge_at blocks in use, then to half as many,
+     * and so on; reset to a quarter of the capacity each time the slab
+     * runs out of free blocks, 0 (never) before.  purged_pages: pages given
+     * back since, not yet counted in bytes_mapped again. */
+    uint16_t purge_at;
+    uint16_t purged_pages;
     /* Bit i set: block i is handed out (or, past the capacity in the last
      * word, does not exist).  Relaxed atomics, because a remote free reads
      * it to catch a double free early. */
     _Atomic uint64_t live[];
 };
 _Static_assert(SLAB_MAX_BLOCKS <= 64 * 64, "not_full has a bit per live word");
+_Static_assert((1 << SLAB_MAX_ORDER) <= 16, "purged_pages has a bit per page");
 _Static_assert(offsetof(struct slab, free_slow_at) + sizeof(uint32_t) <= 64,
                "the fast paths' slab fields must share one cache line");
 

@@ -269,6 +269,25 @@ static void bug_interior(void *arg)
     my_free(tu_launder((char *)bug_block + 16));
 }
 
+static void *free_there(void *p)
+{
+    my_free(p);
+    return NULL;
+}
+
+/* Another thread frees the core block under a checked block, 16 bytes
+ * before its start: the remote fast path must leave it to checked mode. */
+static void bug_interior_remote(void *arg)
+{
+    pthread_t t;
+
+    (void)arg;
+    check_on();
+    bug_block = my_malloc(40);
+    ck_assert_int_eq(pthread_create(&t, NULL, free_there, tu_launder((char *)bug_block - 16)), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
 static void bug_realloc_freed(void *arg)
 {
     (void)arg;
@@ -478,6 +497,8 @@ static const struct bug_case {
      "", true},
     {"interior free", bug_interior, "my_free", "not the start of a block", 64, 16, ": byte 16",
      false},
+    {"free 16 bytes before the block, by another thread", bug_interior_remote, "my_free",
+     "not the start of a block", 40, (size_t)-16, ": byte -16 (16 before the start)", false},
     {"realloc of a freed block", bug_realloc_freed, "my_realloc", "block already freed", 16, 0,
      "", true},
     {"sized free, wrong size", bug_free_sized, "my_free_sized", "mismatched sized free", 100, 0,

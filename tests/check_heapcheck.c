@@ -199,6 +199,9 @@ START_TEST(test_remote_free_list)
     expect_clean();
     atomic_store(&s->xfree, (uintptr_t)p + 8);
     expect_report("slab", s, "remote free list points outside the slab's blocks");
+    /* Far away, where a 32-bit offset would alias a block. */
+    atomic_store(&s->xfree, (uintptr_t)p + ((uintptr_t)1 << 32));
+    expect_report("slab", s, "remote free list points outside the slab's blocks");
     atomic_store(&s->xfree, saved);
     word_put(p, word_get(p) ^ 1); /* the last link: NULL, encoded */
     expect_report("slab", s, "remote free list holds a link that does not decode");

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "testutil.h"
@@ -215,6 +216,69 @@ START_TEST(test_full_slab_relisted_after_an_eighth)
 }
 END_TEST
 
+/* Whether the page at p is resident (mincore). */
+static bool resident(const void *p)
+{
+    unsigned char vec;
+
+    ck_assert_int_eq(mincore((void *)((uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1)), PAGE_SIZE,
+                             &vec),
+                     0);
+    return vec & 1;
+}
+
+/* A slab that filled up and then fell to a quarter in use (and again at an
+ * eighth, ...) gives the pages holding only free blocks back to the OS;
+ * bytes_mapped says so.
+ * Its blocks serve again from those pages, which read as zero. */
+START_TEST(test_sparse_slab_purges_free_pages)
+{
+    enum { MAX = 4096 };
+    static char *got[MAX];
+    size_t size = 1024, n = 0;
+    struct my_stats before, after;
+    struct slab *s;
+
+    got[n++] = my_malloc(size);
+    s = slab_of(got[0]);
+    while (s->state == SLAB_LISTED) {
+        ck_assert_uint_lt(n, MAX);
+        got[n++] = my_malloc(size);
+    }
+    ck_assert_uint_eq(s->purge_at, s->capacity / 4);
+    for (size_t i = 0; i < n; i++)
+        memset(got[i], 0x5a, size);
+    ck_assert_int_eq(my_stats_get(&before, sizeof before), 0);
+
+    /* Free every block of s but its first, the last first. */
+    char *first = slab_blocks(s), *last = first + (size_t)(s->capacity - 1) * size;
+    for (size_t i = n; i-- > 0;)
+        if (slab_of(got[i]) == s && got[i] != first) {
+            my_free(got[i]);
+            got[i] = NULL;
+        }
+    ck_assert_uint_eq(s->in_use, 1);
+    ck_assert_uint_lt(s->purge_at, s->capacity / 4);
+    ck_assert(s->purged_pages != 0);
+    ck_assert(resident(first));
+    ck_assert(!resident(last));
+    ck_assert_int_eq(my_stats_get(&after, sizeof after), 0);
+    ck_assert_uint_eq(before.bytes_mapped - after.bytes_mapped,
+                      (size_t)__builtin_popcount(s->purged_pages) * PAGE_SIZE);
+    ck_assert_int_eq(my_heap_check(), 0);
+
+    /* Taken again, lowest first: the purged pages come back as zero. */
+    char *again = my_malloc(size);
+    ck_assert_ptr_eq(again, first + size);
+    if (((uintptr_t)again & (PAGE_SIZE - 1)) == 0)
+        ck_assert_uint_eq((unsigned char)again[0], 0);
+    my_free(again);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != NULL)
+            my_free(got[i]);
+}
+END_TEST
+
 static Suite *sizeclass_suite(void)
 {
     Suite *s = suite_create("sizeclass");
@@ -230,6 +294,7 @@ static Suite *sizeclass_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("tracking");
     tcase_add_test(tc, test_full_slab_relisted_after_an_eighth);
+    tcase_add_test(tc, test_sparse_slab_purges_free_pages);
     suite_add_tcase(s, tc);
     return s;
 }
