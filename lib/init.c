@@ -51,6 +51,7 @@ static void fork_child(void)
         pthread_mutex_init(&myalloc__arenas[i].lock, NULL);
     myalloc__heaps_fork_child();
     myalloc__checked_fork_child();
+    myalloc__idle_fork_child();
 }
 
 /* CPUs this process may run on, read without allocating. */

@@ -199,6 +199,15 @@ MYALLOC_HIDDEN bool myalloc__arena_resize(struct region *r, void *ptr, unsigned 
 /* Unmaps the spare region, purges every free block: 0 or an errno. */
 MYALLOC_HIDDEN int myalloc__arena_trim(struct arena *a);
 MYALLOC_HIDDEN void myalloc__arena_add_stats(struct arena *a, struct my_stats *st);
+/* Purges every free page of a, if it has not changed since *seen was
+ * taken; true if it had not.  Takes the arena lock; updates *seen. */
+MYALLOC_HIDDEN bool myalloc__arena_idle_purge(struct arena *a, uint64_t *seen);
+
+/* ---- idle.c: purging while the program is idle ------------------------ */
+/* The option idle_purge=MS: 0, ENOENT (another name) or an errno. */
+MYALLOC_HIDDEN int myalloc__idle_option(const char *name, size_t len, const char *value,
+                                        size_t value_len);
+MYALLOC_HIDDEN void myalloc__idle_fork_child(void);
 /* Checks, under the arena lock, every region (myalloc__buddy_check, its
  * header, registry bit and lists) and the arena's accounts, and calls
  * visit_slab (when not NULL) on every slab, lock held; returns NULL or the

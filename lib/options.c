@@ -126,7 +126,7 @@ int my_option_set(const char *name, const char *value)
     o = option_find(name, strlen(name));
     if (o != NULL)
         err = option_apply(o, value, strlen(value));
-    else
+    else if ((err = myalloc__idle_option(name, strlen(name), value, strlen(value))) == ENOENT)
         err = myalloc__checked_option(name, strlen(name), value, strlen(value));
     if (err == ENOENT)
         err = EINVAL;
@@ -160,8 +160,11 @@ static void option_parse_item(const char *item, size_t len)
     int err;
 
     option_text(name, sizeof name, item, name_len);
-    if (o == NULL)
-        err = myalloc__checked_option(item, name_len, value, value_len);
+    if (o == NULL) {
+        err = myalloc__idle_option(item, name_len, value, value_len);
+        if (err == ENOENT)
+            err = myalloc__checked_option(item, name_len, value, value_len);
+    }
     else if (o->kind == OPTION_PATH && (bare || value_len == 0))
         err = EINVAL; /* a mistake in the environment ("" clears a path from code only) */
     else

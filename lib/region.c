@@ -107,6 +107,7 @@ static void region_settle(struct arena *a, const struct region *r, struct region
     else if (r->purged_pages > m.purged)
         myalloc__stats_mapped(0, (size_t)(r->purged_pages - m.purged) << PAGE_SHIFT);
     a->dirty_pages = a->dirty_pages - m.dirty + (r->free_pages - r->purged_pages);
+    a->changes++;
 }
 
 static struct region *region_create(struct arena *a)
@@ -380,6 +381,25 @@ int myalloc__arena_trim(struct arena *a)
     }
     pthread_mutex_unlock(&a->lock);
     return err;
+}
+
+bool myalloc__arena_idle_purge(struct arena *a, uint64_t *seen)
+{
+    bool idle;
+    int err = 0;
+
+    pthread_mutex_lock(&a->lock);
+    idle = a->changes == *seen;
+    if (idle && a->dirty_pages != 0) {
+        for (struct region *r = a->all; r != NULL; r = r->all_next) {
+            struct region_mark m = region_mark(r);
+            (void)myalloc__buddy_purge(r, &err);
+            region_settle(a, r, m);
+        }
+    }
+    *seen = a->changes; /* this purge's own changes are not the program's */
+    pthread_mutex_unlock(&a->lock);
+    return idle;
 }
 
 void myalloc__arena_add_stats(struct arena *a, struct my_stats *st)

@@ -151,6 +151,7 @@ struct arena {
     size_t blocks_slab[BUDDY_ORDERS];
     size_t bytes_used;  /* usable bytes of caller buddy blocks */
     size_t dirty_pages; /* free pages not purged, in all its regions */
+    uint64_t changes;   /* buddy operations so far: idle.c looks for none */
     unsigned index;
 };
 

@@ -1,8 +1,13 @@
 /* check_frag.c - fragmentation: interleaved frees leave the heap usable,
  * freed buddies coalesce so that a large block can be served from where
- * small ones were, and freed memory goes back to the OS. */
+ * small ones were, and freed memory goes back to the OS, also while the
+ * program is idle (idle_purge). */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <myalloc.h>
@@ -401,6 +406,68 @@ START_TEST(test_rss_falls)
 }
 END_TEST
 
+static bool page_resident(const void *p)
+{
+    unsigned char vec;
+
+    tu_check(mincore((void *)((uintptr_t)p & ~(uintptr_t)(TU_PAGE - 1)), TU_PAGE, &vec) == 0,
+             "mincore(%p) failed", p);
+    return vec & 1;
+}
+
+/* With idle_purge set, free buddy blocks too small to be purged at once
+ * (64 KiB, their buddies live) leave the resident set once the program
+ * stops allocating, and bytes_mapped says so; without it they stay. */
+START_TEST(test_idle_purge)
+{
+    enum { N = 16 };
+    static struct blk v[N];
+    struct my_stats st1, st2;
+    int waited = 0;
+    bool resident = true;
+
+    for (size_t i = 0; i < N; i++)
+        blk_alloc(&v[i], 64 * TU_KIB, i);
+    for (size_t i = 0; i < N; i += 2) {
+        unsigned char *p = v[i].p;
+        blk_free(&v[i]);
+        v[i].p = p; /* kept for mincore only */
+    }
+    tu_stats(&st1);
+    usleep(100 * 1000);
+    ck_assert_msg(page_resident(v[0].p) && page_resident(v[N - 2].p),
+                  "freed 64 KiB blocks were purged without idle_purge");
+
+    ck_assert_int_eq(my_option_set("idle_purge", "20"), 0);
+    while (resident && waited < 3000) {
+        usleep(20 * 1000);
+        waited += 20;
+        resident = false;
+        for (size_t i = 0; i < N; i += 2)
+            resident |= page_resident(v[i].p);
+    }
+    ck_assert_msg(!resident, "freed blocks still resident %d ms after idle_purge=20", waited);
+    tu_stats(&st2);
+    ck_assert_uint_le(st2.bytes_mapped, st1.bytes_mapped - (N / 2) * 64 * TU_KIB);
+    ck_assert_int_eq(my_option_set("idle_purge", "0"), 0);
+    for (size_t i = 1; i < N; i += 2)
+        blk_free(&v[i]);
+}
+END_TEST
+
+START_TEST(test_idle_purge_bad_values)
+{
+    static const char *const bad[] = { "", "x", "-1", "1.5", "3600001", "99999999" };
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        ck_assert_int_eq(my_option_set("idle_purge", bad[i]), -1);
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    ck_assert_int_eq(my_option_set("idle_purge", "0"), 0);
+}
+END_TEST
+
 static Suite *frag_suite(void)
 {
     Suite *s = suite_create("frag");
@@ -413,6 +480,8 @@ static Suite *frag_suite(void)
     tcase_add_test(tc, test_frag_external);
     tcase_add_test(tc, test_mapped_falls);
     tcase_add_test(tc, test_rss_falls);
+    tcase_add_test(tc, test_idle_purge);
+    tcase_add_test(tc, test_idle_purge_bad_values);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
