@@ -62,11 +62,10 @@ static struct heap *heap_new(void)
 }
 
 /* ------------------------------------------------------- slab lists -- */
-static void slab_list_push(struct heap *h, struct slab *s)
+/* The doubly linked lists through a slab's next/prev: a heap's avail[cls],
+ * or its parked list. */
+static void list_push(struct slab **head, struct slab *s)
 {
-    struct slab **head = &h->avail[s->cls];
-
-    s->state = SLAB_LISTED;
     s->prev = NULL;
     s->next = *head;
     if (*head != NULL)
@@ -74,15 +73,26 @@ static void slab_list_push(struct heap *h, struct slab *s)
     *head = s;
 }
 
-static void slab_list_remove(struct heap *h, struct slab *s)
+static void list_remove(struct slab **head, struct slab *s)
 {
     if (s->prev != NULL)
         s->prev->next = s->next;
     else
-        h->avail[s->cls] = s->next;
+        *head = s->next;
     if (s->next != NULL)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
+}
+
+static void slab_list_push(struct heap *h, struct slab *s)
+{
+    s->state = SLAB_LISTED;
+    list_push(&h->avail[s->cls], s);
+}
+
+static void slab_list_remove(struct heap *h, struct slab *s)
+{
+    list_remove(&h->avail[s->cls], s);
 }
 
 /* The parked list of an exiting or abandoned heap (see struct heap): a
@@ -90,26 +100,6 @@ static void slab_list_remove(struct heap *h, struct slab *s)
 static bool slab_parked(const struct heap *h, const struct slab *s)
 {
     return s->state == SLAB_FULL && (s->prev != NULL || h->parked == s);
-}
-
-static void parked_push(struct heap *h, struct slab *s)
-{
-    s->prev = NULL;
-    s->next = h->parked;
-    if (h->parked != NULL)
-        h->parked->prev = s;
-    h->parked = s;
-}
-
-static void parked_remove(struct heap *h, struct slab *s)
-{
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        h->parked = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
-    s->next = s->prev = NULL;
 }
 
 /* Lists a FULL slab again.  If the flag was already gone, a remote freer
@@ -184,7 +174,7 @@ static void slab_park(struct heap *h, struct slab *s)
         if (myalloc__slab_try_mark_full(s)) {
             s->state = SLAB_FULL;
             if (s->free != NULL || s->bump < s->end)
-                parked_push(h, s);
+                list_push(&h->parked, s);
             return;
         }
     }
@@ -202,7 +192,7 @@ static bool heap_drain_returned(struct heap *h)
         s->return_pending = 0;
         slab_collect(h, s);
         if (slab_parked(h, s))
-            parked_remove(h, s);
+            list_remove(&h->parked, s);
         if (s->state != SLAB_LISTED) {
             if (s->in_use == 0) {
                 slab_release(h, s);
@@ -255,7 +245,7 @@ struct heap *myalloc__heap_acquire(void)
         /* The dead thread's partly used slabs serve before fresh ones. */
         while (h->parked != NULL) {
             struct slab *s = h->parked;
-            parked_remove(h, s);
+            list_remove(&h->parked, s);
             slab_track(h, s);
         }
     } else if ((h = heap_new()) != NULL) {
