@@ -10,11 +10,13 @@
  * local frees list it again once an eighth of it is free (free_slow_at).
  *
  * When a thread exits its heap is abandoned, never freed: its slabs are
- * parked (collected, released when empty, else marked FULL), and the heap
- * is kept for the next new thread to adopt whole.  A remote free that
- * returns a slab to an abandoned heap processes it at once under
- * heaps_lock, so memory freed after its allocator exited goes back to the
- * buddy system promptly.
+ * parked (collected, released when empty, else marked FULL, and those with
+ * free blocks left put on the heap's parked list), and the heap is kept
+ * for the next new thread to adopt whole: that thread takes the parked
+ * slabs up again before it carves a fresh one.  A remote free that returns
+ * a slab to an abandoned heap processes it at once under heaps_lock, so
+ * memory freed after its allocator exited goes back to the buddy system
+ * promptly.
  *
  * heaps_lock guards the heap lists and every abandoned heap's slabs. */
 #include "config.h"
@@ -61,11 +63,10 @@ static struct heap *heap_new(void)
 }
 
 /* ------------------------------------------------------- slab lists -- */
-static void slab_list_push(struct heap *h, struct slab *s)
+/* The doubly linked lists through a slab's next/prev: a heap's avail[cls],
+ * or its parked list. */
+static void list_push(struct slab **head, struct slab *s)
 {
-    struct slab **head = &h->avail[s->cls];
-
-    slab_set_state(s, SLAB_LISTED);
     s->prev = NULL;
     s->next = *head;
     if (*head != NULL)
@@ -73,15 +74,44 @@ static void slab_list_push(struct heap *h, struct slab *s)
     *head = s;
 }
 
-static void slab_list_remove(struct heap *h, struct slab *s)
+static void list_remove(struct slab **head, struct slab *s)
 {
     if (s->prev != NULL)
         s->prev->next = s->next;
     else
-        h->avail[s->cls] = s->next;
+        *head = s->next;
     if (s->next != NULL)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
+}
+
+static void slab_list_push(struct heap *h, struct slab *s)
+{
+    slab_set_state(s, SLAB_LISTED);
+    list_push(&h->avail[s->cls], s);
+}
+
+static void slab_list_remove(struct heap *h, struct slab *s)
+{
+    list_remove(&h->avail[s->cls], s);
+}
+
+/* The parked list of an exiting or abandoned heap (see struct heap): a
+ * slab is on it when it is FULL and linked, or the list's head. */
+static bool slab_parked(const struct heap *h, const struct slab *s)
+{
+    return s->state == SLAB_FULL && (s->prev != NULL || h->parked == s);
+}
+
+/* Lists a FULL slab again.  If the flag was already gone, a remote freer
+ * is pushing the slab onto the returned stack: it stays bound for it. */
+static void slab_track(struct heap *h, struct slab *s)
+{
+    uintptr_t old = atomic_fetch_and(&s->xfree, ~SLAB_XFREE_FULL);
+
+    if ((old & SLAB_XFREE_FULL) == 0)
+        s->return_pending = 1;
+    slab_list_push(h, s);
 }
 
 static struct slab *slab_new(struct heap *h, unsigned cls)
@@ -127,8 +157,9 @@ static void slab_release_if_idle(struct heap *h, struct slab *s, bool keep_last)
     slab_release(h, s);
 }
 
-/* Stops tracking a listed slab: released when idle, else marked FULL so
- * that the next remote free returns it. */
+/* Stops tracking a listed slab of an exiting or abandoned heap: released
+ * when idle, else marked FULL so that the next remote free returns it, and
+ * parked if it has free blocks left for the heap's next thread. */
 static void slab_park(struct heap *h, struct slab *s)
 {
     slab_list_remove(h, s);
@@ -144,6 +175,8 @@ static void slab_park(struct heap *h, struct slab *s)
         }
         if (myalloc__slab_try_mark_full(s)) {
             slab_set_state(s, SLAB_FULL);
+            if (s->not_full != 0)
+                list_push(&h->parked, s);
             return;
         }
     }
@@ -160,6 +193,8 @@ static bool heap_drain_returned(struct heap *h)
         struct slab *next = s->returned_next;
         s->return_pending = 0;
         slab_collect(h, s);
+        if (slab_parked(h, s))
+            list_remove(&h->parked, s);
         if (s->state != SLAB_LISTED) {
             if (s->in_use == 0) {
                 slab_release(h, s);
@@ -209,6 +244,12 @@ struct heap *myalloc__heap_acquire(void)
         heaps_abandoned = h->abandoned_next;
         h->abandoned_next = NULL;
         atomic_store(&h->state, HEAP_OWNED);
+        /* The dead thread's partly used slabs serve before fresh ones. */
+        while (h->parked != NULL) {
+            struct slab *s = h->parked;
+            list_remove(&h->parked, s);
+            slab_track(h, s);
+        }
     } else if ((h = heap_new()) != NULL) {
         h->arena = &myalloc__arenas[heaps_made++ % myalloc__narenas];
         atomic_store(&h->state, HEAP_OWNED);
@@ -292,11 +333,7 @@ void myalloc__heap_free_small_slow(struct heap *h, struct slab *s)
     if (s->state == SLAB_LISTED && s->in_use != 0 && s->in_use <= s->purge_at)
         (void)myalloc__slab_purge(s);
     if (s->state == SLAB_FULL) {
-        uintptr_t old = atomic_fetch_and(&s->xfree, ~SLAB_XFREE_FULL);
-        /* Flag already gone: a remote freer is returning the slab. */
-        if ((old & SLAB_XFREE_FULL) == 0)
-            s->return_pending = 1;
-        slab_list_push(h, s);
+        slab_track(h, s);
     } else if (s->state == SLAB_PENDING) {
         slab_list_push(h, s);
     }
@@ -446,6 +483,27 @@ static const char *heap_check_returned(struct heap *h, const void **where)
     return NULL;
 }
 
+/* The parked list of an abandoned heap: well linked, each slab its own;
+ * it cannot hold more slabs than the heap has.  (That a parked slab is
+ * FULL is the slab check's: its FULL flag must match its state.) */
+static const char *heap_check_parked(struct heap *h, const void **where)
+{
+    const struct slab *prev = NULL;
+    uint64_t n = 0, limit = heap_slab_count(h);
+
+    for (const struct slab *s = h->parked; s != NULL; prev = s, s = s->next) {
+        if (!myalloc__slab_at(s))
+            return check_fault(where, h, "heap %p: parked list holds something not a slab");
+        if (s->prev != prev)
+            return check_fault(where, s, "slab %p: parked list back link broken");
+        if (s->owner != h)
+            return check_fault(where, s, "slab %p: parked by a heap not its owner");
+        if (++n > limit)
+            return check_fault(where, h, "heap %p: parked list longer than its slabs");
+    }
+    return NULL;
+}
+
 /* The calling thread's slab lists: well linked, each slab its own, of the
  * list's class and LISTED. */
 static const char *heap_check_avail(struct heap_walk *w, const void **where)
@@ -523,7 +581,8 @@ static const char *heaps_check_locked(struct heap_walk *w, const void **where)
             if (h->avail[cls] != NULL)
                 return check_fault(where, h, "heap %p: abandoned but still lists slabs");
         }
-        if ((problem = heap_check_returned(h, where)) != NULL)
+        if ((problem = heap_check_returned(h, where)) != NULL ||
+            (problem = heap_check_parked(h, where)) != NULL)
             return problem;
     }
     if (n != abandoned)
@@ -533,6 +592,8 @@ static const char *heaps_check_locked(struct heap_walk *w, const void **where)
     if (w->self != NULL) {
         if (!heap_known(w, w->self) || atomic_load(&w->self->state) != HEAP_OWNED)
             return check_fault(where, w->self, "heap %p: the thread's heap is not an owned heap");
+        if (w->self->parked != NULL)
+            return check_fault(where, w->self, "heap %p: owned by a thread but parks slabs");
         if ((problem = heap_check_avail(w, where)) != NULL ||
             (problem = heap_check_returned(w->self, where)) != NULL)
             return problem;

@@ -285,10 +285,17 @@ static void output_write(const char *path, const char *what, int (*write_to)(FIL
 __attribute__((destructor)) static void options_at_exit(void)
 {
     static struct options at_exit;
+    bool wanted;
 
+    /* Copied only when an output is asked for: the copy writes three
+     * pages that a process which asks for none never touches. */
     pthread_mutex_lock(&options_lock);
-    at_exit = options;
+    wanted = options.stats || options.stats_json[0] != '\0' || options.heatmap[0] != '\0';
+    if (wanted)
+        at_exit = options;
     pthread_mutex_unlock(&options_lock);
+    if (!wanted)
+        return;
     if (at_exit.stats)
         output_write(at_exit.stats_file, "stats", my_stats_print, at_exit.verbose);
     if (at_exit.stats_json[0] != '\0')

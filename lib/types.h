@@ -170,7 +170,8 @@ struct arena {
 /* Where the owner keeps a slab. */
 enum slab_state {
     SLAB_LISTED,  /* in heap->avail[cls] */
-    SLAB_FULL,    /* untracked; xfree carries FULL or a remote freer
+    SLAB_FULL,    /* untracked (or on an abandoned heap's parked
+                   * list); xfree carries FULL or a remote freer
                    * cleared it and is returning the slab */
     SLAB_PENDING, /* untracked; known to be on its way to heap->returned */
 };
@@ -210,7 +211,7 @@ struct slab {
      * that a slab hovering at full is listed again once per batch of
      * frees, not after each. */
     uint32_t free_slow_at;
-    struct slab *next, *prev;  /* heap->avail[cls] */
+    struct slab *next, *prev;  /* heap->avail[cls], or heap->parked */
     struct slab *returned_next; /* heap->returned */
     /* Purging of the pages that hold only free blocks (slab.c): when a
      * listed slab falls to purge_at blocks in use, then to half as many,
@@ -265,6 +266,11 @@ struct heap {
     struct arena *arena;
     struct heap *all_next;             /* every heap ever made */
     struct heap *abandoned_next;
+    /* Slabs its exited thread stopped tracking with free blocks left
+     * (SLAB_FULL, linked through next/prev), for the thread that adopts
+     * the heap to take up again; empty while a thread owns the heap.
+     * Written by the exiting thread, then under heaps_lock. */
+    struct slab *parked;
     struct heap_counters counters;
 };
 

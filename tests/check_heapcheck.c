@@ -288,7 +288,8 @@ START_TEST(test_running_thread_slab)
 }
 END_TEST
 
-/* An exited thread's slabs are parked (on no list) and read in full. */
+/* An exited thread's slabs are parked (FULL, on its heap's parked list
+ * when they have free blocks left) and read in full. */
 START_TEST(test_exited_thread_slab)
 {
     void *orphans[8];
@@ -299,6 +300,10 @@ START_TEST(test_exited_thread_slab)
     ck_assert_int_eq(pthread_join(t, NULL), 0);
     s = slab_of(orphans[0]);
     ck_assert_uint_eq(s->state, SLAB_FULL);
+    ck_assert_ptr_eq(s->owner->parked, s);
+    s->prev = s;
+    expect_report("slab", s, "parked list back link broken");
+    s->prev = NULL;
     s->in_use--;
     expect_report("slab", s, "in_use disagrees with the live bitmap");
     s->in_use++;

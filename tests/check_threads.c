@@ -1,7 +1,8 @@
 /* check_threads.c - many threads at once: concurrent allocation with
  * content checks, blocks freed and reallocated by threads other than the
- * one that allocated them, threads that exit holding blocks, and many
- * short-lived threads without growth.
+ * one that allocated them, threads that exit holding blocks, the next
+ * thread taking up a dead one's partly used slabs, and many short-lived
+ * threads without growth.
  *
  * Check's assertions are not for use off the main thread, so workers write
  * their first failure into their own record and the main thread asserts on
@@ -452,6 +453,94 @@ START_TEST(test_short_lived_threads)
 }
 END_TEST
 
+/* ----------------------------------------- a dead thread's slabs -- */
+
+#define REUSE_BLOCKS 400
+#define REUSE_SIZE 200
+
+struct reuser {
+    struct worker w;
+    void *held[REUSE_BLOCKS];
+    unsigned n;
+};
+
+/* Allocates REUSE_BLOCKS blocks of one class, frees every other one and
+ * exits holding the rest: its slabs are left half used. */
+static void *reuse_first(void *arg)
+{
+    struct reuser *r = arg;
+    void *b[REUSE_BLOCKS];
+    unsigned i;
+
+    for (i = 0; i < REUSE_BLOCKS; i++) {
+        b[i] = my_malloc(REUSE_SIZE);
+        W_CHECK(&r->w, b[i] != NULL, "my_malloc(%d) failed", REUSE_SIZE);
+        memset(b[i], (int)i, REUSE_SIZE);
+    }
+    r->n = 0;
+    for (i = 0; i < REUSE_BLOCKS; i++) {
+        if (i % 2 == 0)
+            my_free(b[i]);
+        else
+            r->held[r->n++] = b[i];
+    }
+    return NULL;
+}
+
+/* Allocates as many blocks of the class as the first thread freed and
+ * exits holding them. */
+static void *reuse_second(void *arg)
+{
+    struct reuser *r = arg;
+
+    for (r->n = 0; r->n < REUSE_BLOCKS / 2; r->n++) {
+        r->held[r->n] = my_malloc(REUSE_SIZE);
+        W_CHECK(&r->w, r->held[r->n] != NULL, "my_malloc(%d) failed", REUSE_SIZE);
+        memset(r->held[r->n], 0xa5, REUSE_SIZE);
+    }
+    return NULL;
+}
+
+/* The next thread adopts the dead one's heap and fills the free blocks of
+ * its partly used slabs before it carves a fresh slab; once the main thread
+ * has freed everything, those slabs go back to the buddy system. */
+START_TEST(test_dead_thread_slabs_reused)
+{
+    static struct reuser first, second;
+    unsigned c = tu_class_index(REUSE_SIZE), i;
+    struct my_stats st0, st1, st2, st3;
+
+    tu_stats(&st0);
+    start(&first.w, 0, reuse_first);
+    join_all(&first.w, 1);
+    tu_stats(&st1);
+    ck_assert_uint_gt(st1.classes[c].slabs, st0.classes[c].slabs);
+    ck_assert_uint_eq(st1.classes[c].blocks_live,
+                      st0.classes[c].blocks_live + REUSE_BLOCKS / 2);
+    ck_assert_int_eq(my_heap_check(), 0);
+
+    start(&second.w, 1, reuse_second);
+    join_all(&second.w, 1);
+    tu_stats(&st2);
+    ck_assert_msg(st2.classes[c].slabs == st1.classes[c].slabs,
+                  "class of %d bytes: %zu slabs after the first thread, %zu after the "
+                  "second: the dead thread's free blocks were not reused",
+                  REUSE_SIZE, st1.classes[c].slabs, st2.classes[c].slabs);
+    ck_assert_uint_eq(st2.classes[c].blocks_live,
+                      st0.classes[c].blocks_live + REUSE_BLOCKS);
+    ck_assert_int_eq(my_heap_check(), 0);
+
+    for (i = 0; i < first.n; i++)
+        my_free(first.held[i]);
+    for (i = 0; i < second.n; i++)
+        my_free(second.held[i]);
+    tu_stats(&st3);
+    ck_assert_uint_eq(st3.classes[c].slabs, st0.classes[c].slabs);
+    ck_assert_uint_eq(st3.classes[c].blocks_live, st0.classes[c].blocks_live);
+    ck_assert_int_eq(my_heap_check(), 0);
+}
+END_TEST
+
 /* ------------------------------------------------ foreign reallocs -- */
 
 #define RSET 200
@@ -602,6 +691,7 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_one_producer_many_consumers);
     tcase_add_test(tc, test_exit_holding_blocks);
     tcase_add_test(tc, test_short_lived_threads);
+    tcase_add_test(tc, test_dead_thread_slabs_reused);
     tcase_add_test(tc, test_realloc_foreign);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
