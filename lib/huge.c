@@ -254,6 +254,8 @@ static void huge_cache_split(struct huge *h, size_t map_size)
         struct huge *t = moved, *evicted[HUGE_CACHE_SLOTS];
 
         h->map_size = map_size;
+        /* The new header lies in what was the freed block's tail. */
+        annotate_writable(t, sizeof *t);
         t->hdr.magic = 0;
         t->map_size = tail_size;
         t->user_offset = PAGE_SIZE;
