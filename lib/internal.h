@@ -411,6 +411,8 @@ MYALLOC_HIDDEN void myalloc__link_key_init(void);
  * free blocks, and halves its purge_at; 0, or the error of a purge the OS
  * refused (its pages kept). */
 MYALLOC_HIDDEN int myalloc__slab_purge(struct slab *s);
+/* Passes this purge threshold without purging: halves purge_at. */
+MYALLOC_HIDDEN void myalloc__slab_purge_skip(struct slab *s);
 /* s ran out of free blocks: every page it purged is in use again.  Sets
  * purge_at to a quarter of its capacity. */
 MYALLOC_HIDDEN void myalloc__slab_filled(struct slab *s);

@@ -195,9 +195,14 @@ int myalloc__slab_purge(struct slab *s)
     }
     if (run != 0 && (e = purge_run(s, run, end)) != 0)
         err = e;
+    myalloc__slab_purge_skip(s);
+    return err;
+}
+
+void myalloc__slab_purge_skip(struct slab *s)
+{
     s->purge_at /= 2;
     s->free_slow_at = slab_free_slow_at(s);
-    return err;
 }
 
 void myalloc__slab_unpurge_count(struct slab *s)

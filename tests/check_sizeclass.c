@@ -227,39 +227,68 @@ static bool resident(const void *p)
     return vec & 1;
 }
 
-/* A slab that filled up and then fell to a quarter in use (and again at an
- * eighth, ...) gives the pages holding only free blocks back to the OS;
- * bytes_mapped says so.
- * Its blocks serve again from those pages, which read as zero. */
-START_TEST(test_sparse_slab_purges_free_pages)
+/* Fills slabs of 1 KiB blocks, bytes of them in all, writing every block;
+ * returns the slab of the first and sets *n to the blocks in got. */
+static struct slab *fill_slabs(char **got, size_t max, size_t bytes, size_t *n)
 {
-    enum { MAX = 4096 };
-    static char *got[MAX];
-    size_t size = 1024, n = 0;
-    struct my_stats before, after;
-    struct slab *s;
+    size_t size = 1024, count = 0;
 
-    got[n++] = my_malloc(size);
-    s = slab_of(got[0]);
-    while (s->state == SLAB_LISTED) {
-        ck_assert_uint_lt(n, MAX);
-        got[n++] = my_malloc(size);
+    while (count * size < bytes) {
+        ck_assert_uint_lt(count, max);
+        got[count] = my_malloc(size);
+        ck_assert_ptr_nonnull(got[count]);
+        memset(got[count], 0x5a, size);
+        count++;
     }
-    ck_assert_uint_eq(s->purge_at, s->capacity / 4);
-    for (size_t i = 0; i < n; i++)
-        memset(got[i], 0x5a, size);
-    ck_assert_int_eq(my_stats_get(&before, sizeof before), 0);
+    *n = count;
+    return slab_of(got[0]);
+}
 
-    /* Free every block of s but its first, the last first. */
-    char *first = slab_blocks(s), *last = first + (size_t)(s->capacity - 1) * size;
+/* Frees every block of s but its first, the last first. */
+static void drain_slab(char **got, size_t n, struct slab *s)
+{
     for (size_t i = n; i-- > 0;)
-        if (slab_of(got[i]) == s && got[i] != first) {
+        if (got[i] != NULL && slab_of(got[i]) == s && got[i] != slab_blocks(s)) {
             my_free(got[i]);
             got[i] = NULL;
         }
     ck_assert_uint_eq(s->in_use, 1);
+}
+
+static void free_all(char **got, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != NULL)
+            my_free(got[i]);
+}
+
+/* Once the heap's slabs hold more than SLAB_PURGE_FLOOR (16 MiB) free, a
+ * slab that filled up and then fell to a quarter in use (and again at an
+ * eighth, ...) gives the pages holding only free blocks back to the OS;
+ * bytes_mapped says so.  Its blocks serve again from those pages, which
+ * read as zero. */
+START_TEST(test_sparse_slab_purges_free_pages)
+{
+    enum { MAX = 40 << 10 };
+    static char *got[MAX];
+    size_t size = 1024, n;
+    struct my_stats before, after;
+    struct slab *s = fill_slabs(got, MAX, (size_t)24 << 20, &n);
+
+    ck_assert_uint_eq(s->purge_at, s->capacity / 4);
+    /* Three blocks in four of the other slabs first (18 MiB that stay in
+     * slabs: a slab with no block left would go back to the buddy system),
+     * s last. */
+    for (size_t i = n; i-- > 0;)
+        if (i % 4 != 0 && slab_of(got[i]) != s) {
+            my_free(got[i]);
+            got[i] = NULL;
+        }
+    ck_assert_int_eq(my_stats_get(&before, sizeof before), 0);
+    drain_slab(got, n, s);
     ck_assert_uint_lt(s->purge_at, s->capacity / 4);
     ck_assert(s->purged_pages != 0);
+    char *first = slab_blocks(s), *last = first + (size_t)(s->capacity - 1) * size;
     ck_assert(resident(first));
     ck_assert(!resident(last));
     ck_assert_int_eq(my_stats_get(&after, sizeof after), 0);
@@ -273,9 +302,23 @@ START_TEST(test_sparse_slab_purges_free_pages)
     if (((uintptr_t)again & (PAGE_SIZE - 1)) == 0)
         ck_assert_uint_eq((unsigned char)again[0], 0);
     my_free(again);
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != NULL)
-            my_free(got[i]);
+    free_all(got, n);
+}
+END_TEST
+
+/* Below the floor nothing is purged: a few MiB of small blocks that come
+ * and go would only be faulted in again. */
+START_TEST(test_small_heap_keeps_slab_pages)
+{
+    enum { MAX = 4096 };
+    static char *got[MAX];
+    size_t n;
+    struct slab *s = fill_slabs(got, MAX, (size_t)1 << 20, &n);
+
+    drain_slab(got, n, s);
+    ck_assert_uint_eq(s->purged_pages, 0);
+    ck_assert(resident(slab_blocks(s) + (size_t)(s->capacity - 1) * 1024));
+    free_all(got, n);
 }
 END_TEST
 
@@ -295,6 +338,7 @@ static Suite *sizeclass_suite(void)
     tc = tcase_create("tracking");
     tcase_add_test(tc, test_full_slab_relisted_after_an_eighth);
     tcase_add_test(tc, test_sparse_slab_purges_free_pages);
+    tcase_add_test(tc, test_small_heap_keeps_slab_pages);
     suite_add_tcase(s, tc);
     return s;
 }
