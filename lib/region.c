@@ -361,6 +361,17 @@ bool myalloc__arena_resize(struct region *r, void *ptr, unsigned new_order, cons
     return done;
 }
 
+/* Purges every free buddy block of a (lock held); *err: the last error of
+ * a purge the OS refused. */
+static void arena_purge_locked(struct arena *a, int *err)
+{
+    for (struct region *r = a->all; r != NULL; r = r->all_next) {
+        struct region_mark m = region_mark(r);
+        (void)myalloc__buddy_purge(r, err);
+        region_settle(a, r, m);
+    }
+}
+
 int myalloc__arena_trim(struct arena *a)
 {
     int err = 0;
@@ -374,11 +385,7 @@ int myalloc__arena_trim(struct arena *a)
                 err = e;
         }
     }
-    for (struct region *r = a->all; r != NULL; r = r->all_next) {
-        struct region_mark m = region_mark(r);
-        (void)myalloc__buddy_purge(r, &err);
-        region_settle(a, r, m);
-    }
+    arena_purge_locked(a, &err);
     pthread_mutex_unlock(&a->lock);
     return err;
 }
@@ -390,13 +397,8 @@ bool myalloc__arena_idle_purge(struct arena *a, uint64_t *seen)
 
     pthread_mutex_lock(&a->lock);
     idle = a->changes == *seen;
-    if (idle && a->dirty_pages != 0) {
-        for (struct region *r = a->all; r != NULL; r = r->all_next) {
-            struct region_mark m = region_mark(r);
-            (void)myalloc__buddy_purge(r, &err);
-            region_settle(a, r, m);
-        }
-    }
+    if (idle && a->dirty_pages != 0)
+        arena_purge_locked(a, &err);
     *seen = a->changes; /* this purge's own changes are not the program's */
     pthread_mutex_unlock(&a->lock);
     return idle;

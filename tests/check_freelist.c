@@ -59,12 +59,6 @@ START_TEST(test_key_drawn)
 END_TEST
 
 /* ------------------------------------------------------- remote list -- */
-static void *thread_free(void *p)
-{
-    my_free(p);
-    return NULL;
-}
-
 static void child_collect(void *arg)
 {
     (void)myalloc__slab_collect(arg);
@@ -76,12 +70,9 @@ START_TEST(test_links_encoded)
 {
     void *hold = my_malloc(32), *p = my_malloc(32), *q = my_malloc(32);
     struct slab *s = slab_of(p);
-    pthread_t t;
 
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, p), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, q), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(p);
+    free_remotely(q);
     ck_assert_uint_eq(atomic_load(&s->xfree), (uintptr_t)q); /* xfree: q, p */
     ck_assert_uint_ne(word_get(q), (uintptr_t)p);
     ck_assert_ptr_eq(slab_link_next(s, q), p);
@@ -124,11 +115,9 @@ START_TEST(test_one_byte_overrun)
     struct slab *s = slab_of(b);
     struct tu_child res;
     char want[300];
-    pthread_t t;
 
     ck_assert_ptr_eq(b, a + size);
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, b), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(b);
     bytes = tu_launder(a);
     corrupted_line(want, sizeof want, s, b);
     /* a[size], one past the end, is the first byte of b's link
@@ -155,15 +144,12 @@ START_TEST(test_remote_link_overwrite)
     void *hold = my_malloc(size), *p = my_malloc(size), *q = my_malloc(size);
     struct slab *s = slab_of(p);
     struct tu_child res;
-    pthread_t t;
     uint64_t saved;
     char want[300];
 
     /* xfree: q, p. */
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, p), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, q), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(p);
+    free_remotely(q);
     ck_assert_uint_eq(atomic_load(&s->xfree), (uintptr_t)q);
     saved = word_get(q);
     word_put(q, (uintptr_t)hold);

@@ -58,12 +58,6 @@ static void expect_clean(void)
 }
 
 /* --------------------------------------------------------- consistent -- */
-static void *thread_free(void *p)
-{
-    my_free(p);
-    return NULL;
-}
-
 static void *thread_alloc_and_exit(void *arg)
 {
     void **blocks = arg;
@@ -97,8 +91,7 @@ START_TEST(test_consistent_heap)
     blocks[1] = my_realloc(blocks[1], 5000);
     ck_assert_ptr_nonnull(blocks[1]);
     ck_assert_int_eq(my_posix_memalign(&blocks[0], 8 * TU_MIB, 2 * TU_MIB), 0);
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, blocks[2]), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(blocks[2]);
     blocks[2] = NULL;
     ck_assert_int_eq(pthread_create(&t, NULL, thread_alloc_and_exit, orphans), 0);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
@@ -121,13 +114,10 @@ START_TEST(test_remote_free_list_cycle)
 {
     void *hold = my_malloc(64), *p = my_malloc(64), *q = my_malloc(64);
     struct slab *s = slab_of(p);
-    pthread_t t;
     uint64_t saved;
 
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, p), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, q), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(p);
+    free_remotely(q);
     ck_assert_uint_eq(atomic_load(&s->xfree), (uintptr_t)q); /* xfree: q, p */
     saved = word_get(p);
     slab_link_set(p, q);
@@ -189,11 +179,9 @@ START_TEST(test_remote_free_list)
 {
     void *hold = my_malloc(144), *p = my_malloc(144);
     struct slab *s = slab_of(p);
-    pthread_t t;
     uintptr_t saved;
 
-    ck_assert_int_eq(pthread_create(&t, NULL, thread_free, p), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    free_remotely(p);
     saved = atomic_load(&s->xfree);
     ck_assert_uint_eq(saved, (uintptr_t)p);
     expect_clean();

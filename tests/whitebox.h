@@ -5,6 +5,7 @@
 #define MYALLOC_WHITEBOX_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -53,6 +54,22 @@ static inline void word_put(void *b, uint64_t w)
     annotate_link_open(b);
     memcpy(b, &w, sizeof w);
     annotate_link_close(b);
+}
+
+static void *whitebox_free(void *p)
+{
+    my_free(p);
+    return NULL;
+}
+
+/* Frees p from a thread of its own, which takes the remote path: p goes
+ * onto its slab's remote list (xfree), linked, until the owner collects. */
+static inline void free_remotely(void *p)
+{
+    pthread_t t;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, whitebox_free, p), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 
 #endif /* MYALLOC_WHITEBOX_H */
