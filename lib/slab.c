@@ -207,8 +207,11 @@ void myalloc__slab_purge_skip(struct slab *s)
 
 void myalloc__slab_unpurge_count(struct slab *s)
 {
-    myalloc__stats_mapped((size_t)__builtin_popcount(s->purged_pages) << PAGE_SHIFT, 0);
-    s->purged_pages = 0;
+    /* Mostly 0: no call to libgcc's popcount, no atomic add. */
+    if (s->purged_pages != 0) {
+        myalloc__stats_mapped((size_t)__builtin_popcount(s->purged_pages) << PAGE_SHIFT, 0);
+        s->purged_pages = 0;
+    }
 }
 
 void myalloc__slab_filled(struct slab *s)
