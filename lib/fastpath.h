@@ -79,7 +79,9 @@ FASTPATH bool fastpath_free(void *ptr, const char *fn)
         myalloc__free_remote_small(s, ptr, idx, fn);
         return true;
     }
-    if (unlikely(!slab_give(s, idx)))
+    /* In checked mode a core block start may lie inside a checked block:
+     * the slow path decides. */
+    if (unlikely(myalloc__check_on) || unlikely(!slab_give(s, idx)))
         return false;
     annotate_block_freed(ptr, s->block_size);
     counter_add(&h->counters.class_frees[s->cls], 1);

@@ -410,6 +410,7 @@ int myalloc__heaps_trim(struct heap *h)
             struct slab *s = h->avail[cls];
             while (s != NULL) {
                 struct slab *next = s->next;
+                slab_collect(h, s); /* blocks other threads freed count too */
                 if ((s->in_use != 0 || s->return_pending) && (e = myalloc__slab_purge(s)) != 0)
                     err = e;
                 slab_release_if_idle(h, s, false);

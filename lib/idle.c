@@ -58,6 +58,9 @@ static void *idle_main(void *arg)
             continue;
         }
         idle_sleep(ms);
+        /* Switched off or changed while asleep: not one purge more. */
+        if (atomic_load(&idle_ms) != ms)
+            continue;
         for (unsigned i = 0; i < myalloc__narenas; i++)
             all_idle &= myalloc__arena_idle_purge(&myalloc__arenas[i], &seen[i]);
         if (all_idle)

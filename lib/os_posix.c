@@ -180,6 +180,13 @@ int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
     int saved = errno;
     void *p;
 
+    /* What leaves the old place is unmapped there, and may be mapped at
+     * once by another thread: its shadow is cleared first (losing, if the
+     * call fails, only poison of memory the callers then drop). */
+    if (target != NULL)
+        annotate_returned_to_os(old, old_size);
+    else if (new_size < old_size)
+        annotate_returned_to_os((char *)old + new_size, old_size - new_size);
     if (target == NULL)
         p = mremap(old, old_size, new_size, 0);
     else
@@ -190,12 +197,6 @@ int myalloc__os_remap(void *old, size_t old_size, size_t new_size,
         errno = saved;
         return err;
     }
-    /* What left the old place is unmapped there: the next mapping at that
-     * address must not inherit its shadow. */
-    if (target != NULL)
-        annotate_returned_to_os(old, old_size);
-    else if (new_size < old_size)
-        annotate_returned_to_os((char *)old + new_size, old_size - new_size);
     *out = p;
     return 0;
 }

@@ -288,6 +288,16 @@ static void bug_interior_remote(void *arg)
     ck_assert_int_eq(pthread_join(t, NULL), 0);
 }
 
+/* The same free, 16 bytes before the block, by the allocating thread: the
+ * local fast path must leave it to checked mode too. */
+static void bug_interior_local(void *arg)
+{
+    (void)arg;
+    check_on();
+    bug_block = my_malloc(40);
+    my_free(tu_launder((char *)bug_block - 16));
+}
+
 static void bug_realloc_freed(void *arg)
 {
     (void)arg;
@@ -498,6 +508,8 @@ static const struct bug_case {
     {"interior free", bug_interior, "my_free", "not the start of a block", 64, 16, ": byte 16",
      false},
     {"free 16 bytes before the block, by another thread", bug_interior_remote, "my_free",
+     "not the start of a block", 40, (size_t)-16, ": byte -16 (16 before the start)", false},
+    {"free 16 bytes before the block, by its own thread", bug_interior_local, "my_free",
      "not the start of a block", 40, (size_t)-16, ": byte -16 (16 before the start)", false},
     {"realloc of a freed block", bug_realloc_freed, "my_realloc", "block already freed", 16, 0,
      "", true},

@@ -641,6 +641,36 @@ static void *rset_ring(void *arg)
     return NULL;
 }
 
+static void *free_all_of(void *arg)
+{
+    void **blocks = arg;
+
+    for (int i = 0; i < 100; i++)
+        my_free(blocks[i]);
+    return NULL;
+}
+
+/* my_trim gives back a listed slab whose blocks were all freed by another
+ * thread: it collects those frees first. */
+START_TEST(test_trim_collects_remote_frees)
+{
+    static void *blocks[100];
+    struct my_stats before, after;
+    pthread_t t;
+
+    ck_assert_int_eq(my_trim(), 0);
+    tu_stats(&before);
+    for (int i = 0; i < 100; i++)
+        blocks[i] = my_malloc(64);
+    ck_assert_int_eq(pthread_create(&t, NULL, free_all_of, blocks), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_int_eq(my_trim(), 0);
+    tu_stats(&after);
+    ck_assert_uint_eq(after.bytes_small, before.bytes_small);
+    ck_assert_uint_eq(after.classes[3].slabs, before.classes[3].slabs);
+}
+END_TEST
+
 START_TEST(test_realloc_foreign)
 {
     enum { NT = 4 };
@@ -693,6 +723,7 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_short_lived_threads);
     tcase_add_test(tc, test_dead_thread_slabs_reused);
     tcase_add_test(tc, test_realloc_foreign);
+    tcase_add_test(tc, test_trim_collects_remote_frees);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
