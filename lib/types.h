@@ -185,32 +185,11 @@ struct heap;
  * can corrupt a list: only blocks on the remote list (xfree) carry a link
  * until the owner collects them. */
 struct slab {
+    /* Line 0: what only slow paths and other threads touch. */
     _Atomic uintptr_t xfree; /* written by any thread */
-    /* Everything below belongs to the owner (or to the holder of
-     * heaps_lock for an abandoned heap).  What the fast paths read comes
-     * first, within the header's first 64 bytes: one cache line per slab,
-     * then the block's live-bitmap word. */
-    struct heap *owner;
-    uint64_t not_full;  /* bit w set: live[w] has a clear bit (a free
-                         * block); 64 words cover SLAB_MAX_BLOCKS */
     uintptr_t link_mask; /* bits never set in a sound link's next ^ block:
                           * those above the slab's buddy block, and those
                           * below MIN_ALIGN */
-    uintptr_t blocks;   /* first block's address, read by slab_blocks() */
-    uint32_t in_use;     /* blocks handed out, remote frees not collected */
-    uint32_t capacity;
-    uint32_t block_size;
-    uint32_t reciprocal; /* ceil(2^32 / block_size): exact division */
-    uint8_t cls;
-    uint8_t order;
-    uint8_t state;          /* enum slab_state */
-    uint8_t return_pending; /* on (or bound for) heap->returned */
-    /* A local free that leaves in_use at or below this goes to the slow
-     * path: 0 for a listed slab (it may fall idle); for an untracked one,
-     * in_use once an eighth of it is free again (slab_set_state), so
-     * that a slab hovering at full is listed again once per batch of
-     * frees, not after each. */
-    uint32_t free_slow_at;
     struct slab *next, *prev;  /* heap->avail[cls], or heap->parked */
     struct slab *returned_next; /* heap->returned */
     /* Purging of the pages that hold only free blocks (slab.c): when a
@@ -220,6 +199,28 @@ struct slab {
      * back since, not yet counted in bytes_mapped again. */
     uint16_t purge_at;
     uint16_t purged_pages;
+    uint8_t order;
+    uint8_t state;          /* enum slab_state */
+    uint8_t return_pending; /* on (or bound for) heap->returned */
+    /* Line 1: everything the fast paths read, then the first two words of
+     * the live bitmap, where the lowest blocks, taken first, are.  Below
+     * xfree everything belongs to the owner (or to the holder of
+     * heaps_lock for an abandoned heap). */
+    _Alignas(64) struct heap *owner;
+    uint64_t not_full;  /* bit w set: live[w] has a clear bit (a free
+                         * block); 64 words cover SLAB_MAX_BLOCKS */
+    uintptr_t blocks;   /* first block's address, read by slab_blocks() */
+    uint32_t in_use;     /* blocks handed out, remote frees not collected */
+    uint32_t capacity;
+    uint32_t block_size;
+    uint32_t reciprocal; /* ceil(2^32 / block_size): exact division */
+    /* A local free that leaves in_use at or below this goes to the slow
+     * path: 0 for a listed slab (it may fall idle); for an untracked one,
+     * in_use once an eighth of it is free again (slab_set_state), so
+     * that a slab hovering at full is listed again once per batch of
+     * frees, not after each. */
+    uint32_t free_slow_at;
+    uint8_t cls;
     /* Bit i set: block i is handed out (or, past the capacity in the last
      * word, does not exist).  Relaxed atomics, because a remote free reads
      * it to catch a double free early. */
@@ -227,8 +228,8 @@ struct slab {
 };
 _Static_assert(SLAB_MAX_BLOCKS <= 64 * 64, "not_full has a bit per live word");
 _Static_assert((1 << SLAB_MAX_ORDER) <= 16, "purged_pages has a bit per page");
-_Static_assert(offsetof(struct slab, free_slow_at) + sizeof(uint32_t) <= 64,
-               "the fast paths' slab fields must share one cache line");
+_Static_assert(offsetof(struct slab, owner) == 64 && offsetof(struct slab, live) == 112,
+               "the fast paths' fields and two bitmap words share the slab's second line");
 
 /* ------------------------------------------------------------- heaps -- */
 enum heap_state {
