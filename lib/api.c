@@ -155,10 +155,8 @@ static void free_found(struct heap *h, void *ptr, struct block_ref *b, const cha
         struct slab *s = b->slab;
         if (s->owner == h) {
             (void)slab_give(s, b->index); /* live: myalloc__block_find checked */
-            counter_add(&h->counters.class_frees[s->cls], 1);
             counter_add(&h->counters.small_frees_slow, 1);
-            if (unlikely(s->in_use <= s->free_slow_at))
-                myalloc__heap_free_small_slow(h, s);
+            local_free_done(h, s);
         } else {
             myalloc__heap_free_remote(s, ptr);
         }

@@ -47,6 +47,17 @@ FASTPATH void *entry_malloc(size_t size)
     return myalloc__malloc_slow(size);
 }
 
+/* After a free by its owner of a block of s (its live bit now clear): the
+ * count, then the slow path for an untracked slab with an eighth of it
+ * free again, or an idle one that is not its class's last. */
+FASTPATH void local_free_done(struct heap *h, struct slab *s)
+{
+    counter_add(&h->counters.class_frees[s->cls], 1);
+    if (unlikely(s->in_use <= s->free_slow_at) &&
+        (s->in_use != 0 || s->state != SLAB_LISTED || h->avail[s->cls] != s || s->next != NULL))
+        myalloc__heap_free_small_slow(h, s);
+}
+
 /* true when ptr (not NULL) was taken care of: a small block of this
  * thread now free, or one of another thread's slab gone its way (see
  * myalloc__free_remote_small); false leaves everything to the slow path,
@@ -84,12 +95,7 @@ FASTPATH bool fastpath_free(void *ptr, const char *fn)
     if (unlikely(myalloc__check_on) || unlikely(!slab_give(s, idx)))
         return false;
     annotate_block_freed(ptr, s->block_size);
-    counter_add(&h->counters.class_frees[s->cls], 1);
-    /* An untracked slab with an eighth of it free again, or an idle one
-     * that is not its class's last. */
-    if (unlikely(s->in_use <= s->free_slow_at) &&
-        (s->in_use != 0 || s->state != SLAB_LISTED || h->avail[s->cls] != s || s->next != NULL))
-        myalloc__heap_free_small_slow(h, s);
+    local_free_done(h, s);
     return true;
 }
 

@@ -274,7 +274,7 @@ static inline uint32_t slab_index_of_block(const struct slab *s, const void *b)
 {
     return (uint32_t)(((uint64_t)((uintptr_t)b - (uintptr_t)slab_blocks(s)) * s->reciprocal) >> 32);
 }
-static inline bool slab_block_live(struct slab *s, uint32_t idx)
+static inline bool slab_block_live(const struct slab *s, uint32_t idx)
 {
     return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
 }

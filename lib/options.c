@@ -111,6 +111,18 @@ static int option_apply(const struct option_desc *o, const char *value, size_t l
     return 0;
 }
 
+/* The options outside option_table, each module's own: 0, ENOENT (no such
+ * option) or an errno. */
+static int option_apply_elsewhere(const char *name, size_t len, const char *value,
+                                  size_t value_len)
+{
+    int err = myalloc__idle_option(name, len, value, value_len);
+
+    if (err == ENOENT)
+        err = myalloc__checked_option(name, len, value, value_len);
+    return err;
+}
+
 int my_option_set(const char *name, const char *value)
 {
     const struct option_desc *o;
@@ -126,8 +138,8 @@ int my_option_set(const char *name, const char *value)
     o = option_find(name, strlen(name));
     if (o != NULL)
         err = option_apply(o, value, strlen(value));
-    else if ((err = myalloc__idle_option(name, strlen(name), value, strlen(value))) == ENOENT)
-        err = myalloc__checked_option(name, strlen(name), value, strlen(value));
+    else
+        err = option_apply_elsewhere(name, strlen(name), value, strlen(value));
     if (err == ENOENT)
         err = EINVAL;
     if (err != 0) {
@@ -160,11 +172,8 @@ static void option_parse_item(const char *item, size_t len)
     int err;
 
     option_text(name, sizeof name, item, name_len);
-    if (o == NULL) {
-        err = myalloc__idle_option(item, name_len, value, value_len);
-        if (err == ENOENT)
-            err = myalloc__checked_option(item, name_len, value, value_len);
-    }
+    if (o == NULL)
+        err = option_apply_elsewhere(item, name_len, value, value_len);
     else if (o->kind == OPTION_PATH && (bare || value_len == 0))
         err = EINVAL; /* a mistake in the environment ("" clears a path from code only) */
     else

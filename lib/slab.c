@@ -234,11 +234,6 @@ static const char *check_fault(const void **where, const void *at, const char *p
     return problem;
 }
 
-static bool block_live(const struct slab *s, uint32_t idx)
-{
-    return (atomic_load_explicit(&s->live[idx >> 6], memory_order_relaxed) >> (idx & 63)) & 1;
-}
-
 /* Geometry: written by myalloc__slab_init under the arena lock, constant
  * until the slab is freed, so readable by any holder of that lock. */
 static const char *slab_check_geometry(const struct slab *s, const void **where)
@@ -314,7 +309,7 @@ static const char *slab_check_contents(const struct slab *s, const void **where)
         if (idx == UINT32_MAX)
             return check_fault(where, s,
                                "slab %p: remote free list points outside the slab's blocks");
-        if (!block_live(s, idx))
+        if (!slab_block_live(s, idx))
             return check_fault(where, s, "slab %p: remote free list holds a block not handed out");
         if (++nremote > s->in_use)
             return check_fault(where, s, "slab %p: remote free list has a cycle");
