@@ -180,12 +180,14 @@ void *myalloc__huge_alloc(size_t size, size_t alignment, bool filled)
             errno = ENOMEM;
             return NULL;
         }
+        bool thp = filled && offset == PAGE_SIZE;
+
         h = mem;
         /* Advised before the header's page is touched, which would keep
          * its 2 MiB range from getting a huge page. */
-        if (filled && offset == PAGE_SIZE)
+        if (thp)
             myalloc__os_hugepage(mem, map_size, true);
-        h->thp = filled && offset == PAGE_SIZE;
+        h->thp = thp;
         h->dirty = PAGE_SIZE; /* the header */
         h->map_size = map_size;
     } else if (!filled || (offset == PAGE_SIZE && h->dirty < h->map_size)) {
